@@ -1,0 +1,90 @@
+/**
+ * A private containerd (Debian's 1.6) for tests: its own root, state and sockets under a temp
+ * dir, started by the test and stopped by its PID.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface ContainerdFixture {
+  dir: string;
+  grpcAddress: string;
+  ttrpcAddress: string;
+  pid: number;
+  /** Runs `ctr -a <grpc socket> ...args` and returns its stdout. */
+  ctr(args: string[], opts?: { timeoutMs?: number }): Promise<string>;
+  /** Starts a long-running ctr (e.g. `events`); the caller kills it. */
+  spawnCtr(args: string[]): ChildProcess;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function startContainerd(extraConfig = ""): Promise<ContainerdFixture> {
+  const dir = mkdtempSync(join(tmpdir(), "tskata-ctrd-"));
+  const grpcAddress = join(dir, "containerd.sock");
+  const ttrpcAddress = join(dir, "containerd.sock.ttrpc");
+  const config = join(dir, "config.toml");
+  writeFileSync(
+    config,
+    [
+      "version = 2",
+      `root = "${dir}/root"`,
+      `state = "${dir}/state"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      "[grpc]",
+      `  address = "${grpcAddress}"`,
+      "[ttrpc]",
+      `  address = "${ttrpcAddress}"`,
+      extraConfig,
+    ].join("\n"),
+  );
+  const logFile = join(dir, "containerd.log");
+  const out = openSync(logFile, "a");
+  const child = spawn("containerd", ["--config", config, "--log-level", "debug"], {
+    stdio: ["ignore", out, out],
+  });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const ctr = async (args: string[], opts: { timeoutMs?: number } = {}) => {
+    const { stdout } = await run("ctr", ["-a", grpcAddress, ...args], { timeout: opts.timeoutMs ?? 60_000 });
+    return stdout;
+  };
+  const fixture: ContainerdFixture = {
+    dir,
+    grpcAddress,
+    ttrpcAddress,
+    pid: child.pid!,
+    ctr,
+    spawnCtr: (args) => spawn("ctr", ["-a", grpcAddress, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
+    log: () => readFileSync(logFile, "utf8"),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(killer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`containerd exited early:\n${fixture.log()}`);
+    if (existsSync(grpcAddress) && existsSync(ttrpcAddress)) {
+      try {
+        await ctr(["version"], { timeoutMs: 5000 });
+        return fixture;
+      } catch {
+        // not serving yet
+      }
+    }
+    if (Date.now() > deadline) {
+      await fixture.stop();
+      throw new Error("containerd did not start serving within 20 s");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
