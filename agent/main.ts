@@ -1,0 +1,103 @@
+/**
+ * The in-guest agent. Runs under tini (PID 1) in the guest: early init (mounts, clock, hostname,
+ * modules, shared fs), then serves the agent API over ttrpc on the host channel.
+ *
+ * Outside a VM (development): TSKATA_AGENT_NOINIT=1 skips the PID-1 duties and poweroff, and
+ * TSKATA_AGENT_CMDLINE replaces /proc/cmdline.
+ */
+import { readFileSync } from "node:fs";
+import { Health } from "../protocol/generated/tskata/agent/v1/health_pb.js";
+import { Server } from "../protocol/ttrpc/server.js";
+import { registerService } from "../protocol/ttrpc/service.js";
+import { openChannel } from "./channel/open-channel.js";
+import { earlyInit, LATE_MODULES } from "./init/boot.js";
+import { guestUptimeSeconds, setClock } from "./init/clock.js";
+import { type BootConfig, parseBootConfig } from "./init/cmdline.js";
+import { loadModules } from "./init/modules.js";
+import { mountEarly } from "./init/mounts.js";
+import { powerOff } from "./init/poweroff.js";
+import { createLogger, flushLogsSync, type Logger } from "./logger.js";
+import { createHealthService } from "./rpc/health-service.js";
+import { registerLifecycle } from "./rpc/sandbox-lifecycle.js";
+import { AGENT_VERSION } from "./version.js";
+
+const noInit = process.env["TSKATA_AGENT_NOINIT"] === "1";
+
+function bootConfig(): BootConfig {
+  return parseBootConfig(process.env["TSKATA_AGENT_CMDLINE"] ?? readFileSync("/proc/cmdline", "utf8"));
+}
+
+function uptime(): number {
+  try {
+    return guestUptimeSeconds();
+  } catch {
+    return process.uptime();
+  }
+}
+
+function shutdown(log: Logger, reason: string, poweroff: boolean): void {
+  log.info({ reason, poweroff, uptime: uptime() }, "agent shutting down");
+  flushLogsSync();
+  if (poweroff && !noInit) {
+    try {
+      powerOff((msg) => process.stderr.write(`${msg}\n`));
+    } catch (err) {
+      process.stderr.write(`poweroff failed: ${(err as Error).message}\n`);
+    }
+  }
+  process.exit(0);
+}
+
+async function main(): Promise<void> {
+  if (!noInit) mountEarly();
+  const cfg = bootConfig();
+  const log = createLogger(cfg.logLevel);
+  log.info(
+    { version: AGENT_VERSION, node: process.version, pid: process.pid, uptime: uptime() },
+    "agent starting",
+  );
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err }, "uncaught exception: agent exits");
+    flushLogsSync();
+    process.exit(1);
+  });
+
+  if (!noInit) await earlyInit(cfg, log);
+
+  const server = new Server({
+    onCallError: (service, method, err) =>
+      log.warn({ service, method, code: err.code, err: err.message }, "call failed"),
+  });
+  registerService(server, Health, createHealthService());
+  registerLifecycle(server, {
+    setClock: (ns) => {
+      if (!noInit) setClock(ns);
+    },
+    // reply first: the response is written before the timer fires
+    destroy: (poweroff) => setTimeout(() => shutdown(log, "DestroySandbox", poweroff), 100),
+  });
+
+  const channel = openChannel(cfg, log);
+  await channel.start((stream) => {
+    const conn = server.serveStream(stream);
+    stream.once("close", () => conn.close("host channel closed"));
+  });
+  log.info({ channel: channel.description, uptime: uptime() }, "agent listening");
+
+  for (const sig of ["SIGTERM", "SIGINT", "SIGPWR"] as const) {
+    process.on(sig, () => shutdown(log, sig, true));
+  }
+  if (!noInit) {
+    loadModules(LATE_MODULES).then(
+      (loaded) => log.debug({ loaded }, "late kernel modules loaded"),
+      (err: Error) => log.warn({ err: err.message }, "late kernel modules failed to load"),
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  const e = err as { code?: string; message?: string };
+  process.stderr.write(`tskata agent failed to start: ${e.code ?? "ERROR"}: ${e.message ?? String(err)}\n`);
+  flushLogsSync();
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+/** What goes into the guest image: the Debian packages, kernel modules and layout. */
+
+/** Meta package whose single dependency names the current cloud kernel image package. */
+export const KERNEL_META_PACKAGE = "linux-image-cloud-amd64";
+
+/**
+ * Debian packages unpacked into the staging tree. The ELF closure of the guest binaries is
+ * checked against this tree, so a missing library fails the build with the soname named.
+ */
+export const DEB_PACKAGES = [
+  "busybox-static",
+  "tini",
+  "crun",
+  // Node (official binary) and crun link against these.
+  "libc6",
+  "libstdc++6",
+  "libgcc-s1",
+  "libsystemd0",
+  "libseccomp2",
+  "libcap2",
+  "libyajl2",
+  "libgcrypt20",
+  "liblzma5",
+  "libzstd1",
+  "liblz4-1",
+  "libgpg-error0",
+] as const;
+
+/** Modules the initramfs loads to find and mount the root disk (dependencies added automatically). */
+export const INITRAMFS_MODULES = ["virtio_pci", "virtio_mmio", "virtio_blk"] as const;
+
+/** Modules shipped in the root filesystem for the agent to load (dependencies added automatically). */
+export const ROOTFS_MODULES = [
+  "virtio_pci",
+  "virtio_mmio",
+  "virtio_blk",
+  "virtio_console",
+  "virtio_net",
+  "vmw_vsock_virtio_transport",
+  "fuse",
+  "virtiofs",
+  // 9p is not available: the cloud kernel is built without CONFIG_NET_9P (virtio-fs only).
+  "overlay",
+  "erofs",
+] as const;
+
+/** Paths inside the guest root filesystem. */
+export const GUEST_PATHS = {
+  agentDir: "/usr/lib/tskata/agent",
+  agentEntry: "/usr/lib/tskata/agent/agent.mjs",
+  node: "/usr/bin/node",
+  crun: "/usr/bin/crun",
+  tini: "/usr/bin/tini",
+  busybox: "/usr/bin/busybox",
+  libDir: "/usr/lib/x86_64-linux-gnu",
+  loader: "/usr/lib64/ld-linux-x86-64.so.2",
+} as const;
+
+/** Root filesystem formats the build can produce. */
+export type RootFormat = "ext4" | "erofs" | "erofs-lz4";
+export const ROOT_FORMATS: readonly RootFormat[] = ["ext4", "erofs", "erofs-lz4"];
+export const DEFAULT_ROOT_FORMAT: RootFormat = "ext4";

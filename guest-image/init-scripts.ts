@@ -1,0 +1,62 @@
+import { GUEST_PATHS, type RootFormat } from "./config.js";
+
+/** Filesystem type the initramfs passes to mount for a root format. */
+export function rootFsType(format: RootFormat): string {
+  return format === "ext4" ? "ext4" : "erofs";
+}
+
+/**
+ * /init of the initramfs: load the disk modules, mount the read-only root disk and switch_root
+ * into it (crun needs pivot_root, which fails on an initramfs root). Tunables on the kernel
+ * command line: tskata.root=/dev/vda, tskata.rootfstype=ext4.
+ */
+export function initramfsInit(format: RootFormat): string {
+  return `#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+root=/dev/vda
+fstype=${rootFsType(format)}
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    tskata.root=*) root="\${arg#*=}" ;;
+    tskata.rootfstype=*) fstype="\${arg#*=}" ;;
+  esac
+done
+for m in $(cat /modules.load); do
+  insmod "/modules/$m" || echo "tskata-initramfs: insmod $m failed"
+done
+i=0
+while [ ! -b "$root" ]; do
+  i=$((i + 1))
+  if [ "$i" -gt 500 ]; then echo "tskata-initramfs: no root device $root"; exec sh; fi
+  usleep 10000
+done
+if ! mount -t "$fstype" -o ro "$root" /newroot; then
+  echo "tskata-initramfs: cannot mount $root ($fstype)"; exec sh
+fi
+mount --move /dev /newroot/dev
+mount --move /proc /newroot/proc
+mount --move /sys /newroot/sys
+exec switch_root /newroot /usr/sbin/tskata-init
+`;
+}
+
+/** Node flags for the agent: small young generation and heap cap keep its RSS low in a small VM. */
+export const AGENT_NODE_FLAGS = [
+  "--max-semi-space-size=1",
+  "--max-old-space-size=64",
+  "--stack-trace-limit=20",
+];
+
+/**
+ * /usr/sbin/tskata-init in the root filesystem, PID 1 after switch_root: tini becomes PID 1 and
+ * reaps orphans re-parented to it; the agent is its only child, and when the agent exits tini
+ * exits with its status, so the kernel halts the VM (panic=-1 reboots, QEMU -no-reboot exits).
+ */
+export function rootfsInit(): string {
+  return `#!/bin/sh
+exec ${GUEST_PATHS.tini} -- ${GUEST_PATHS.node} ${AGENT_NODE_FLAGS.join(" ")} ${GUEST_PATHS.agentEntry}
+`;
+}

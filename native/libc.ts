@@ -1,0 +1,42 @@
+/**
+ * The one place that loads the C library through koffi. Bindings by concern (mount.ts,
+ * system.ts, vsock.ts …) declare their functions on `libc()` and turn errno into NativeError.
+ */
+import { createRequire } from "node:module";
+import type * as Koffi from "koffi";
+import { NativeError } from "./errors.js";
+
+const require = createRequire(import.meta.url);
+let koffiModule: typeof Koffi | undefined;
+let handle: Koffi.LibraryHandle | undefined;
+
+/** koffi, loaded on first use (it is a native addon: keep it out of startup where unused). */
+export function koffi(): typeof Koffi {
+  koffiModule ??= require("koffi") as typeof Koffi;
+  return koffiModule;
+}
+
+export function libc(): Koffi.LibraryHandle {
+  handle ??= koffi().load("libc.so.6");
+  return handle;
+}
+
+/** errno of the last failed call on this thread. */
+export function lastErrno(): number {
+  return koffi().errno();
+}
+
+/** errno number → name (EINVAL …), from koffi's table. */
+export function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(koffi().os.errno)) if (value === errno) return name;
+  return `E${errno}`;
+}
+
+/** Throws NativeError when a libc call returned -1; returns the result otherwise. */
+export function check(result: number, syscall: string, detail?: string): number {
+  if (result === -1) {
+    const errno = lastErrno();
+    throw new NativeError(syscall, errno, errnoName(errno), detail);
+  }
+  return result;
+}
