@@ -14,11 +14,11 @@ import type { Duplex } from "node:stream";
 import { FrameChannel } from "./channel.js";
 import { Code } from "./codes.js";
 import {
+  type DecodedRequest,
   decodeRequest,
   encodeErrorResponse,
   encodeOkResponse,
   type Metadata,
-  metadataOf,
 } from "./envelope.js";
 import { TtrpcError, toTtrpcError } from "./errors.js";
 import { FrameType, isOversized, MAX_MESSAGE_SIZE, type ReadResult } from "./frame.js";
@@ -161,7 +161,7 @@ export class Connection {
       this.fail(id, new TtrpcError(Code.INVALID_ARGUMENT, `stream id ${id} is already in use`));
       return;
     }
-    let request: ReturnType<typeof decodeRequest>;
+    let request: DecodedRequest;
     try {
       request = decodeRequest(frame.payload);
     } catch (err) {
@@ -176,26 +176,11 @@ export class Connection {
       this.fail(id, handler, request.service, request.method);
       return;
     }
-    this.dispatch(
-      id,
-      request.service,
-      request.method,
-      handler,
-      request.payload,
-      request.timeoutNano,
-      metadataOf(request),
-    );
+    this.dispatch(id, request, handler);
   }
 
-  private dispatch(
-    id: number,
-    service: string,
-    method: string,
-    handler: Handler,
-    payload: Uint8Array,
-    timeoutNano: bigint,
-    metadata: Metadata,
-  ): void {
+  private dispatch(id: number, request: DecodedRequest, handler: Handler): void {
+    const { service, method, timeoutNano, metadata } = request;
     const controller = new AbortController();
     this.active.set(id, controller);
     let timer: NodeJS.Timeout | undefined;
@@ -218,7 +203,7 @@ export class Connection {
     const ctx: CallContext = { service, method, metadata, signal: controller.signal, deadline };
     let pending: Promise<Uint8Array> | Uint8Array;
     try {
-      pending = handler(payload, ctx);
+      pending = handler(request.payload, ctx);
     } catch (err) {
       finish(toTtrpcError(err));
       return;

@@ -12,11 +12,11 @@ import { promisify } from "node:util";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BytesValueSchema, StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildGoTtrpcPeer } from "../../bench/peers/go-ttrpc.js";
 import { Client } from "../../protocol/ttrpc/client.js";
 import { Code } from "../../protocol/ttrpc/codes.js";
 import { TtrpcError } from "../../protocol/ttrpc/errors.js";
-import { type CallContext, Server } from "../../protocol/ttrpc/server.js";
-import { buildGoTtrpcPeer } from "../support/go-ttrpc.js";
+import { type CallContext, type Handler, Server } from "../../protocol/ttrpc/server.js";
 
 const run = promisify(execFile);
 const SVC = "tskata.interop.v1.Echo";
@@ -34,7 +34,7 @@ describe("ttrpc interop with containerd's Go ttrpc 1.1", () => {
     const server = new Server();
     server.register(
       SVC,
-      new Map([
+      new Map<string, Handler>([
         ["Echo", (p: Uint8Array) => p],
         [
           "Fail",

@@ -16,7 +16,7 @@ import {
   isOversized,
   MAX_MESSAGE_SIZE,
 } from "../../../../protocol/ttrpc/frame.js";
-import type { CallContext } from "../../../../protocol/ttrpc/server.js";
+import type { CallContext, Handler } from "../../../../protocol/ttrpc/server.js";
 import { createClient, registerService } from "../../../../protocol/ttrpc/service.js";
 import { type ServerFixture, startServer } from "../../../support/ttrpc-pair.js";
 
@@ -32,7 +32,7 @@ async function rawServer(): Promise<ServerFixture> {
   const f = await startServer();
   f.server.register(
     SVC,
-    new Map([
+    new Map<string, Handler>([
       ["Echo", (p: Uint8Array) => p],
       [
         "Sleep",

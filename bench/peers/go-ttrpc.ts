@@ -5,12 +5,13 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+// Two levels up from bench/peers/ (source) or dist/bench/peers/ (compiled) is not the same root: find package.json.
+const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 const source = join(repoRoot, "test/interop/go-ttrpc/main.go");
 const debianGopath = "/usr/share/gocode";
 
@@ -38,4 +39,11 @@ export async function buildGoTtrpcPeer(): Promise<string> {
     },
   });
   return binary;
+}
+
+function findRepoRoot(start: string): string {
+  for (let dir = start; dir !== "/"; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "test/interop/go-ttrpc"))) return dir;
+  }
+  throw new Error(`cannot find the tskata repository above ${start}`);
 }
