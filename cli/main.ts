@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * tskata: the operator's command line. Each command lives in cli/commands/; this entry only
+ * dispatches.
+ */
+import { readFileSync } from "node:fs";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+const USAGE = `usage: tskata <command>
+
+commands:
+  version    print the tskata version
+  help       print this help
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command] = argv;
+  switch (command) {
+    case "version":
+      process.stdout.write(`tskata ${pkg.version}\n`);
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`tskata: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
