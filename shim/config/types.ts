@@ -1,0 +1,68 @@
+/** The typed runtime configuration (what `configuration.toml` becomes after validation). */
+
+export const MACHINE_TYPES = ["q35", "microvm", "pc"] as const;
+export type MachineType = (typeof MACHINE_TYPES)[number];
+
+export const ACCEL_SETTINGS = ["kvm", "tcg", "auto"] as const;
+export type AccelSetting = (typeof ACCEL_SETTINGS)[number];
+
+export const SHARED_FS_SETTINGS = ["virtio-fs", "virtio-9p", "auto"] as const;
+export type SharedFsSetting = (typeof SHARED_FS_SETTINGS)[number];
+
+export const AGENT_TRANSPORTS = ["vsock", "virtio-serial", "auto"] as const;
+export type AgentTransportSetting = (typeof AGENT_TRANSPORTS)[number];
+
+export const VIRTIOFS_CACHE_MODES = ["auto", "always", "none"] as const;
+export type VirtiofsCacheMode = (typeof VIRTIOFS_CACHE_MODES)[number];
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface HypervisorConfig {
+  /** Absolute path of the QEMU binary. */
+  path: string;
+  machineType: MachineType;
+  accel: AccelSetting;
+  /** `-cpu` model; empty = `host` under KVM, `max` under TCG. */
+  cpuModel: string;
+  vcpus: number;
+  memoryMib: number;
+  /** Absolute path of the guest kernel (always set after loading). */
+  kernel: string;
+  /** Absolute path of the read-only root disk image, or undefined. */
+  image: string | undefined;
+  /** Absolute path of the initrd, or undefined. At least one of image/initrd is set. */
+  initrd: string | undefined;
+  /** Extra kernel parameters appended after the runtime's own. */
+  kernelParams: string;
+  sharedFs: SharedFsSetting;
+  virtiofsdPath: string;
+  virtiofsCache: VirtiofsCacheMode;
+  agentTransport: AgentTransportSetting;
+  /** Bound on the KVM usability probe (a real guest-kernel boot under KVM). */
+  kvmProbeTimeoutMs: number;
+  /** Bound on a graceful guest poweroff before QEMU is told to quit. */
+  stopTimeoutMs: number;
+}
+
+export interface AgentConfig {
+  /** How long the host keeps retrying to reach the agent after boot. */
+  dialTimeoutMs: number;
+  /** vsock port the agent listens on. */
+  vsockPort: number;
+  /** virtio-serial port name the agent opens in the guest. */
+  serialPortName: string;
+}
+
+export interface RuntimeConfig {
+  stateDir: string;
+  logLevel: LogLevel;
+}
+
+export interface TskataConfig {
+  hypervisor: HypervisorConfig;
+  agent: AgentConfig;
+  runtime: RuntimeConfig;
+  /** Where the configuration came from (a path, or `defaults`). */
+  source: string;
+}

@@ -1,0 +1,65 @@
+/** Builds QEMU's command line from a VmPlan as a list of typed, self-rendering pieces. */
+import { AccelArg } from "./args/accel.js";
+import { VirtioSerialChannelArg, VsockDeviceArg } from "./args/agent-channel.js";
+import { BaseArgs } from "./args/base.js";
+import { SerialConsoleArg } from "./args/console.js";
+import { CpuArg } from "./args/cpu.js";
+import { KernelArg } from "./args/kernel.js";
+import { MachineArg } from "./args/machine.js";
+import { MemoryArg } from "./args/memory.js";
+import type { QemuArg } from "./args/qemu-arg.js";
+import { QmpSocketArg } from "./args/qmp-socket.js";
+import { RootDiskArg } from "./args/root-disk.js";
+import { Virtio9pArg, VirtioFsArg } from "./args/shared-fs.js";
+import type { VmPlan } from "./vm-plan.js";
+
+/**
+ * The runtime's own kernel parameters, then the configured ones. `tskata.channel` and
+ * `tskata.sharedfs` tell the agent how to reach the host and what to mount:
+ *   tskata.channel=virtio-serial:<port name> | vsock:<port>
+ *   tskata.sharedfs=virtio-fs:<tag> | virtio-9p:<tag>
+ */
+export function kernelParams(plan: VmPlan): string[] {
+  const channel =
+    plan.channel.kind === "virtio-serial"
+      ? `virtio-serial:${plan.channel.portName}`
+      : `vsock:${plan.channel.port}`;
+  return [
+    "console=ttyS0",
+    "panic=-1",
+    ...(plan.machineType === "microvm" ? ["reboot=t"] : []),
+    `tskata.channel=${channel}`,
+    `tskata.sharedfs=${plan.sharedFs.kind}:${plan.sharedFs.tag}`,
+    ...plan.kernelParams.split(/\s+/).filter((p) => p !== ""),
+  ];
+}
+
+export function qemuArgs(plan: VmPlan): QemuArg[] {
+  const memory = new MemoryArg(plan.memoryMib, plan.sharedFs.kind === "virtio-fs");
+  const machine = new MachineArg(plan.machineType, memory.backendId);
+  const args: QemuArg[] = [
+    new BaseArgs(plan.sandboxId),
+    machine,
+    new AccelArg(plan.accel),
+    new CpuArg(plan.cpuModel, plan.accel, plan.vcpus),
+    memory,
+    new KernelArg(plan.kernel, plan.initrd, kernelParams(plan)),
+  ];
+  if (plan.image) args.push(new RootDiskArg(plan.image.path, plan.image.format, machine.bus));
+  args.push(
+    plan.channel.kind === "virtio-serial"
+      ? new VirtioSerialChannelArg(plan.channel.socketPath, plan.channel.portName, machine.bus)
+      : new VsockDeviceArg(plan.channel.guestCid, machine.bus),
+  );
+  args.push(
+    plan.sharedFs.kind === "virtio-fs"
+      ? new VirtioFsArg(plan.sharedFs.socketPath, plan.sharedFs.tag, machine.bus)
+      : new Virtio9pArg(plan.sharedFs.directory, plan.sharedFs.tag),
+  );
+  args.push(new SerialConsoleArg(plan.consoleLog), new QmpSocketArg(plan.qmpSocket));
+  return args;
+}
+
+export function renderCommandLine(plan: VmPlan): string[] {
+  return qemuArgs(plan).flatMap((arg) => arg.render());
+}

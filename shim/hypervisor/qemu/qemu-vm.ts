@@ -1,0 +1,233 @@
+/**
+ * A running QEMU VM and its supervision. Death is noticed at once from either signal: the
+ * child's 'exit' or the QMP socket closing (or virtiofsd dying under it). The state turns
+ * `dead` synchronously, the agent transport and pending/future status calls fail with
+ * VmDeadError, and the sandbox's resources are torn down; `exited` resolves after that.
+ */
+import type { ChildProcess } from "node:child_process";
+import { open } from "node:fs/promises";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import type { AgentTransport, ConnectOptions } from "../../agent-client/transport/transport.js";
+import { VmDeadError } from "../errors.js";
+import type { GuestStatus, StopOptions, VirtualMachine, VmExit, VmState } from "../hypervisor.js";
+import type { SandboxResources } from "../sandbox-resources.js";
+import type { ChildExit, Virtiofsd } from "../virtiofsd.js";
+import type { QmpClient, QmpEvent } from "./qmp.js";
+
+export interface QemuVmParts {
+  sandboxId: string;
+  child: ChildProcess;
+  childExited: Promise<ChildExit>;
+  qmp: QmpClient;
+  resources: SandboxResources;
+  virtiofsd: Virtiofsd | undefined;
+  transport: AgentTransport;
+  stderr: () => string;
+  stopTimeoutMs: number;
+  log: Logger;
+}
+
+export class QemuVm implements VirtualMachine {
+  readonly sandboxId: string;
+  readonly exited: Promise<VmExit>;
+  private current: VmState;
+  private stopping: Promise<VmExit> | undefined;
+  private lastShutdown: string | undefined;
+  private readonly dead = new AbortController();
+  private resolveExited!: (exit: VmExit) => void;
+
+  constructor(private readonly parts: QemuVmParts) {
+    this.sandboxId = parts.sandboxId;
+    this.current = { kind: "running", pid: parts.child.pid! };
+    this.exited = new Promise((resolve) => {
+      this.resolveExited = resolve;
+    });
+    void parts.childExited.then((e) => this.die(`QEMU exited unexpectedly (${describeExit(e)})`, e));
+    parts.qmp.onClose((reason) => this.die(`QMP connection lost (${reason})`, undefined));
+    parts.qmp.onEvent((e) => this.onQmpEvent(e));
+    void parts.virtiofsd?.exited.then((e) =>
+      this.die(`virtiofsd exited unexpectedly (${describeExit(e)})`, undefined),
+    );
+  }
+
+  get state(): VmState {
+    return this.current;
+  }
+
+  get sharedDir(): string {
+    return this.parts.resources.paths.shared;
+  }
+
+  get consoleLog(): string {
+    return this.parts.resources.paths.consoleLog;
+  }
+
+  get pid(): number {
+    return this.parts.child.pid!;
+  }
+
+  get agent(): AgentTransport {
+    const base = this.parts.transport;
+    const dead = this.dead.signal;
+    return {
+      kind: base.kind,
+      address: base.address,
+      connect: (opts: ConnectOptions = {}): Promise<Duplex> => {
+        if (dead.aborted) return Promise.reject(this.deadError());
+        const signal = opts.signal ? AbortSignal.any([opts.signal, dead]) : dead;
+        return base.connect({ ...opts, signal }).catch((err: unknown) => {
+          throw dead.aborted ? this.deadError() : err;
+        });
+      },
+    };
+  }
+
+  async status(): Promise<GuestStatus> {
+    if (this.current.kind === "dead" || this.current.kind === "stopped") throw this.deadError();
+    try {
+      const s = await this.parts.qmp.queryStatus();
+      return { running: s.running, status: s.status };
+    } catch (err) {
+      if (this.dead.signal.aborted || this.parts.qmp.closed) throw this.deadError();
+      throw err;
+    }
+  }
+
+  stop(opts: StopOptions = {}): Promise<VmExit> {
+    if (this.current.kind === "dead" || this.current.kind === "stopped") return this.exited;
+    this.stopping ??= this.doStop(opts);
+    return this.stopping;
+  }
+
+  private async doStop(opts: StopOptions): Promise<VmExit> {
+    const { child, childExited, qmp, log } = this.parts;
+    this.current = { kind: "stopping", pid: child.pid! };
+    const timeoutMs = opts.timeoutMs ?? this.parts.stopTimeoutMs;
+    const started = performance.now();
+    let method = "guest poweroff";
+    try {
+      await (opts.requestPoweroff ?? (() => qmp.systemPowerdown()))();
+    } catch (err) {
+      log.warn({ err }, "graceful poweroff request failed");
+    }
+    let exit = await within(childExited, timeoutMs);
+    if (!exit) {
+      method = `QMP quit after ${timeoutMs} ms without guest poweroff`;
+      await within(qmp.quit(), 1000).catch(() => undefined);
+      exit = await within(childExited, 2000);
+    }
+    if (!exit) {
+      method = "SIGKILL (QEMU ignored quit)";
+      child.kill("SIGKILL");
+      exit = await childExited;
+    }
+    const elapsed = Math.round(performance.now() - started);
+    log.info({ sandboxId: this.sandboxId, method, ms: elapsed }, "VM stopped");
+    return this.finish({ expected: true, reason: `stopped by ${method}`, exit, kind: "stopped" });
+  }
+
+  private onQmpEvent(e: QmpEvent): void {
+    if (e.event === "SHUTDOWN") this.lastShutdown = String(e.data["reason"] ?? "unknown");
+    this.parts.log.debug({ sandboxId: this.sandboxId, event: e.event, data: e.data }, "QMP event");
+  }
+
+  /** Marks the VM dead (only from `running`), then makes sure everything is gone. */
+  private die(reason: string, exit: ChildExit | undefined): void {
+    if (this.current.kind !== "running") return;
+    const why = this.lastShutdown ? `${reason}; guest shutdown reason: ${this.lastShutdown}` : reason;
+    const record: VmExit = {
+      expected: false,
+      reason: why,
+      code: exit?.code ?? null,
+      signal: exit?.signal ?? null,
+      consoleTail: "",
+    };
+    this.current = { kind: "dead", exit: record };
+    this.dead.abort(new VmDeadError(this.sandboxId, why));
+    this.parts.log.error({ sandboxId: this.sandboxId, reason: why }, "VM died");
+    void (async () => {
+      const { child, childExited } = this.parts;
+      let ended = await within(childExited, exit ? 0 : 500);
+      if (!ended) {
+        child.kill("SIGKILL");
+        ended = await childExited;
+      }
+      await this.finish({ expected: false, reason: why, exit: ended, kind: "dead", record });
+    })();
+  }
+
+  private async finish(f: {
+    expected: boolean;
+    reason: string;
+    exit: ChildExit;
+    kind: "stopped" | "dead";
+    record?: VmExit;
+  }): Promise<VmExit> {
+    const { qmp, resources, virtiofsd, log } = this.parts;
+    qmp.destroy();
+    const record = f.record ?? {
+      expected: f.expected,
+      reason: f.reason,
+      code: null,
+      signal: null,
+      consoleTail: "",
+    };
+    record.code = f.exit.code;
+    record.signal = f.exit.signal;
+    record.consoleTail = await tail(resources.paths.consoleLog, 4096);
+    if (f.kind === "stopped") this.current = { kind: "stopped", exit: record };
+    this.dead.abort(new VmDeadError(this.sandboxId, record.reason));
+    // virtiofsd leaves by itself once QEMU is gone; give it a moment before the teardown kills it.
+    if (virtiofsd) await within(virtiofsd.exited, 500);
+    try {
+      const report = await resources.teardown();
+      log.debug({ sandboxId: this.sandboxId, report }, "sandbox resources released");
+    } catch (err) {
+      record.reason += `; cleanup failed: ${(err as Error).message}`;
+      log.error({ sandboxId: this.sandboxId, err }, "sandbox cleanup failed");
+    }
+    this.resolveExited(record);
+    return record;
+  }
+
+  private deadError(): VmDeadError {
+    const exit =
+      this.current.kind === "dead" || this.current.kind === "stopped" ? this.current.exit : undefined;
+    return new VmDeadError(this.sandboxId, exit?.reason ?? "VM is gone");
+  }
+}
+
+export function describeExit(e: ChildExit): string {
+  return e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
+}
+
+/** The promise's value, or undefined if it does not settle within `ms`. */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function tail(path: string, bytes: number): Promise<string> {
+  try {
+    const handle = await open(path, "r");
+    try {
+      const { size } = await handle.stat();
+      const start = Math.max(0, size - bytes);
+      const buf = Buffer.alloc(size - start);
+      await handle.read(buf, 0, buf.length, start);
+      return buf.toString("utf8");
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return "";
+  }
+}

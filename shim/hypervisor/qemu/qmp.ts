@@ -1,0 +1,240 @@
+/**
+ * A QMP client over QEMU's unix control socket: greeting + capabilities negotiation, commands
+ * matched to replies by `id`, asynchronous events (SHUTDOWN, POWERDOWN, STOP, RESET, ...), and
+ * a close that fails every pending and future command with a typed error instead of hanging.
+ */
+import { connect, type Socket } from "node:net";
+import { HypervisorError, QmpCommandError } from "../errors.js";
+import { QmpDecoder, type QmpMessage } from "./qmp-decoder.js";
+
+export interface QmpEvent {
+  event: string;
+  data: Record<string, unknown>;
+  timestamp: { seconds: number; microseconds: number } | undefined;
+}
+
+/** `query-status` reply. */
+export interface QmpStatus {
+  running: boolean;
+  status: string;
+  singlestep?: boolean;
+}
+
+export interface QmpConnectOptions {
+  /** Bound on connect + greeting + qmp_capabilities. */
+  timeoutMs?: number;
+  /** Bound on each command's reply (0 = none). */
+  commandTimeoutMs?: number;
+}
+
+interface Pending {
+  command: string;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class QmpClient {
+  private readonly decoder = new QmpDecoder();
+  private readonly pending = new Map<number, Pending>();
+  private readonly eventListeners = new Set<(e: QmpEvent) => void>();
+  private readonly closeListeners = new Set<(reason: string) => void>();
+  private nextId = 1;
+  private closedReason: string | undefined;
+  private greetingWaiter: ((m: QmpMessage) => void) | undefined;
+  /** The greeting's `QMP.version.qemu`, e.g. {major: 7, minor: 2, micro: 22}. */
+  version: Record<string, number> | undefined;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly commandTimeoutMs: number,
+  ) {
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", (err) => this.close(`socket error: ${err.message}`));
+    socket.on("close", () => this.close("QMP socket closed"));
+  }
+
+  static async connect(path: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
+    const timeoutMs = opts.timeoutMs ?? 5000;
+    const socket = connect(path);
+    const client = new QmpClient(socket, opts.commandTimeoutMs ?? 30_000);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new HypervisorError("QMP_TIMEOUT", `QMP handshake on ${path} timed out after ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([client.handshake(), deadline]);
+      return client;
+    } catch (err) {
+      client.destroy();
+      if (err instanceof HypervisorError) throw err;
+      throw new HypervisorError("QMP_CLOSED", `QMP connect to ${path} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async handshake(): Promise<void> {
+    const greeting = await new Promise<QmpMessage>((resolve, reject) => {
+      this.greetingWaiter = resolve;
+      this.onClose((reason) => reject(new HypervisorError("QMP_CLOSED", reason)));
+    });
+    const qmp = greeting["QMP"] as { version?: { qemu?: Record<string, number> } } | undefined;
+    if (!qmp)
+      throw new HypervisorError("QMP_PROTOCOL", `expected a QMP greeting, got ${JSON.stringify(greeting)}`);
+    this.version = qmp.version?.qemu;
+    await this.execute("qmp_capabilities");
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  /** Runs a command; resolves with its `return` value. */
+  execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
+    if (this.closedReason !== undefined) {
+      return Promise.reject(new HypervisorError("QMP_CLOSED", `QMP ${command}: ${this.closedReason}`));
+    }
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer =
+        this.commandTimeoutMs > 0
+          ? setTimeout(() => {
+              this.pending.delete(id);
+              reject(
+                new HypervisorError("QMP_TIMEOUT", `QMP ${command}: no reply in ${this.commandTimeoutMs} ms`),
+              );
+            }, this.commandTimeoutMs)
+          : undefined;
+      this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject, timer });
+      const message = args ? { execute: command, arguments: args, id } : { execute: command, id };
+      this.socket.write(`${JSON.stringify(message)}\r\n`);
+    });
+  }
+
+  queryStatus(): Promise<QmpStatus> {
+    return this.execute<QmpStatus>("query-status");
+  }
+
+  /** Presses the ACPI power button; the guest decides whether to power off. */
+  systemPowerdown(): Promise<void> {
+    return this.execute<void>("system_powerdown");
+  }
+
+  /**
+   * Asks QEMU to exit now. QEMU may close the socket before or after replying, so a close
+   * counts as success.
+   */
+  async quit(): Promise<void> {
+    try {
+      await this.execute("quit");
+    } catch (err) {
+      if (!(err instanceof HypervisorError && err.code === "QMP_CLOSED")) throw err;
+    }
+  }
+
+  onEvent(listener: (e: QmpEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /** Called once when the connection ends (at once if it already has). */
+  onClose(listener: (reason: string) => void): () => void {
+    if (this.closedReason !== undefined) {
+      listener(this.closedReason);
+      return () => {};
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /** Resolves with the next event named `name` (or rejects when the connection closes first). */
+  waitForEvent(name: string, timeoutMs: number): Promise<QmpEvent> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        offEvent();
+        offClose();
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new HypervisorError("QMP_TIMEOUT", `no QMP ${name} event in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const offEvent = this.onEvent((e) => {
+        if (e.event !== name) return;
+        done();
+        resolve(e);
+      });
+      const offClose = this.onClose((reason) => {
+        done();
+        reject(new HypervisorError("QMP_CLOSED", `waiting for ${name}: ${reason}`));
+      });
+    });
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+    this.close("QMP client closed");
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const result of this.decoder.push(chunk)) {
+      if (!result.ok) {
+        this.socket.destroy();
+        this.close(`QMP protocol error: ${result.error} in ${JSON.stringify(result.line.slice(0, 200))}`);
+        return;
+      }
+      this.dispatch(result.message);
+    }
+  }
+
+  private dispatch(message: QmpMessage): void {
+    if (this.greetingWaiter) {
+      const waiter = this.greetingWaiter;
+      this.greetingWaiter = undefined;
+      waiter(message);
+      return;
+    }
+    if (typeof message["event"] === "string") {
+      const event: QmpEvent = {
+        event: message["event"],
+        data: (message["data"] as Record<string, unknown> | undefined) ?? {},
+        timestamp: message["timestamp"] as QmpEvent["timestamp"],
+      };
+      for (const listener of [...this.eventListeners]) listener(event);
+      return;
+    }
+    const id = message["id"];
+    const entry = typeof id === "number" ? this.pending.get(id) : undefined;
+    if (!entry) return; // a reply to a command we no longer wait for (timed out)
+    this.pending.delete(id as number);
+    clearTimeout(entry.timer);
+    if ("return" in message) {
+      entry.resolve(message["return"]);
+    } else {
+      const error = (message["error"] as { class?: string; desc?: string } | undefined) ?? {};
+      entry.reject(
+        new QmpCommandError(entry.command, error.class ?? "GenericError", error.desc ?? "unknown error"),
+      );
+    }
+  }
+
+  private close(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    for (const [, entry] of this.pending) {
+      clearTimeout(entry.timer);
+      entry.reject(new HypervisorError("QMP_CLOSED", `QMP ${entry.command}: ${reason}`));
+    }
+    this.pending.clear();
+    for (const listener of [...this.closeListeners]) listener(reason);
+    this.closeListeners.clear();
+    this.eventListeners.clear();
+  }
+}

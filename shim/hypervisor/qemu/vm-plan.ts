@@ -1,0 +1,30 @@
+/** Everything decided before QEMU starts: a fully resolved, plain description of one VM. */
+import type { MachineType } from "../../config/types.js";
+import type { Accel } from "./args/accel.js";
+import type { DiskFormat } from "./args/root-disk.js";
+
+export type ChannelPlan =
+  | { kind: "virtio-serial"; socketPath: string; portName: string }
+  | { kind: "vsock"; guestCid: number; port: number };
+
+export type SharedFsPlan =
+  | { kind: "virtio-fs"; socketPath: string; directory: string; tag: string }
+  | { kind: "virtio-9p"; directory: string; tag: string };
+
+export interface VmPlan {
+  sandboxId: string;
+  machineType: MachineType;
+  accel: Accel;
+  cpuModel: string;
+  vcpus: number;
+  memoryMib: number;
+  kernel: string;
+  initrd: string | undefined;
+  image: { path: string; format: DiskFormat } | undefined;
+  /** Kernel parameters from configuration (image's suggestion + user's), appended last. */
+  kernelParams: string;
+  consoleLog: string;
+  qmpSocket: string;
+  channel: ChannelPlan;
+  sharedFs: SharedFsPlan;
+}

@@ -1,0 +1,183 @@
+/**
+ * Everything a VM start creates for one sandbox, recorded as it is created and persisted to
+ * `<state dir>/sandboxes/<id>/resources.json`, so that stop, a failed start, or a later
+ * `delete` after a shim crash can tear it all down: helper processes (identified by pid + start
+ * time), sockets and the sandbox directory. The directory is only removed when nothing is
+ * mounted below it (removing through a live mount would delete the mounted data).
+ */
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { HypervisorError } from "./errors.js";
+import { identify, type ProcessIdentity, terminate } from "./process-identity.js";
+
+export type ProcessRole = "qemu" | "virtiofsd";
+
+export interface ResourceRecord {
+  version: 1;
+  sandboxId: string;
+  dir: string;
+  createdAt: string;
+  processes: (ProcessIdentity & { role: ProcessRole })[];
+}
+
+export interface SandboxPaths {
+  dir: string;
+  shared: string;
+  qmpSocket: string;
+  agentSocket: string;
+  virtiofsdSocket: string;
+  consoleLog: string;
+  record: string;
+}
+
+export interface TeardownReport {
+  processes: { role: ProcessRole; pid: number; outcome: string }[];
+  removedDir: boolean;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const SUN_PATH_MAX = 107;
+
+export function sandboxPaths(stateDir: string, sandboxId: string): SandboxPaths {
+  if (!ID_PATTERN.test(sandboxId)) {
+    throw new HypervisorError("SANDBOX_PATH_TOO_LONG", `invalid sandbox id ${JSON.stringify(sandboxId)}`);
+  }
+  const dir = join(stateDir, "sandboxes", sandboxId);
+  const paths: SandboxPaths = {
+    dir,
+    shared: join(dir, "shared"),
+    qmpSocket: join(dir, "qmp.sock"),
+    agentSocket: join(dir, "agent.sock"),
+    virtiofsdSocket: join(dir, "virtiofsd.sock"),
+    consoleLog: join(dir, "console.log"),
+    record: join(dir, "resources.json"),
+  };
+  const longest = [paths.qmpSocket, paths.agentSocket, paths.virtiofsdSocket].sort(
+    (a, b) => b.length - a.length,
+  )[0]!;
+  if (Buffer.byteLength(longest) > SUN_PATH_MAX) {
+    throw new HypervisorError(
+      "SANDBOX_PATH_TOO_LONG",
+      `socket path ${longest} is longer than ${SUN_PATH_MAX} bytes; use a shorter runtime.state_dir or sandbox id`,
+    );
+  }
+  return paths;
+}
+
+export class SandboxResources {
+  private torn: Promise<TeardownReport> | undefined;
+
+  private constructor(
+    readonly paths: SandboxPaths,
+    private readonly record: ResourceRecord,
+  ) {}
+
+  /** Creates the sandbox directory (it must not exist) and its record. */
+  static async create(stateDir: string, sandboxId: string): Promise<SandboxResources> {
+    const paths = sandboxPaths(stateDir, sandboxId);
+    await mkdir(join(stateDir, "sandboxes"), { recursive: true, mode: 0o711 });
+    try {
+      await mkdir(paths.dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new HypervisorError("SANDBOX_EXISTS", `sandbox directory ${paths.dir} already exists`);
+      }
+      throw err;
+    }
+    await mkdir(paths.shared, { mode: 0o755 });
+    const resources = new SandboxResources(paths, {
+      version: 1,
+      sandboxId,
+      dir: paths.dir,
+      createdAt: new Date().toISOString(),
+      processes: [],
+    });
+    await resources.persist();
+    return resources;
+  }
+
+  /** Reads what a previous (possibly crashed) shim recorded; undefined when nothing is there. */
+  static async load(stateDir: string, sandboxId: string): Promise<SandboxResources | undefined> {
+    const paths = sandboxPaths(stateDir, sandboxId);
+    let record: ResourceRecord;
+    try {
+      record = JSON.parse(await readFile(paths.record, "utf8")) as ResourceRecord;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      if (!(await stat(paths.dir).catch(() => undefined))) return undefined;
+      record = { version: 1, sandboxId, dir: paths.dir, createdAt: "", processes: [] };
+    }
+    return new SandboxResources(paths, record);
+  }
+
+  get processes(): readonly (ProcessIdentity & { role: ProcessRole })[] {
+    return this.record.processes;
+  }
+
+  async addProcess(role: ProcessRole, pid: number): Promise<ProcessIdentity> {
+    const id = (await identify(pid)) ?? { pid, startTime: "" };
+    this.record.processes.push({ ...id, role });
+    await this.persist();
+    return id;
+  }
+
+  /**
+   * Kills every recorded process still alive (virtiofsd last: it exits by itself when QEMU goes),
+   * then removes the sandbox directory. Idempotent; concurrent calls share one teardown.
+   */
+  teardown(graceMs = 1000): Promise<TeardownReport> {
+    this.torn ??= this.doTeardown(graceMs);
+    return this.torn;
+  }
+
+  private async doTeardown(graceMs: number): Promise<TeardownReport> {
+    const report: TeardownReport = { processes: [], removedDir: false };
+    const order: ProcessRole[] = ["qemu", "virtiofsd"];
+    for (const role of order) {
+      for (const p of this.record.processes.filter((x) => x.role === role)) {
+        const outcome = p.startTime ? await terminate(p, graceMs) : "unknown identity, left alone";
+        report.processes.push({ role, pid: p.pid, outcome });
+        if (outcome === "survived") {
+          throw new HypervisorError("CLEANUP_FAILED", `${role} pid ${p.pid} survived SIGKILL`);
+        }
+      }
+    }
+    const mounts = await mountsBelow(this.paths.dir);
+    if (mounts.length > 0) {
+      throw new HypervisorError(
+        "CLEANUP_FAILED",
+        `not removing ${this.paths.dir}: still mounted below it: ${mounts.join(", ")}`,
+      );
+    }
+    await rm(this.paths.dir, { recursive: true, force: true });
+    report.removedDir = true;
+    return report;
+  }
+
+  private async persist(): Promise<void> {
+    const tmp = `${this.paths.record}.tmp`;
+    await writeFile(tmp, JSON.stringify(this.record, null, 2));
+    await rename(tmp, this.paths.record);
+  }
+}
+
+/** Mount points at or below `dir` (from /proc/self/mountinfo, octal escapes decoded). */
+export async function mountsBelow(dir: string): Promise<string[]> {
+  const text = await readFile("/proc/self/mountinfo", "utf8");
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  return text
+    .split("\n")
+    .map((line) => line.split(" ")[4])
+    .filter((p): p is string => p !== undefined)
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
+    .filter((p) => p === dir || p.startsWith(prefix));
+}
+
+/** `delete` after a crash: tear down whatever the record names. Returns undefined if none. */
+export async function cleanupSandbox(
+  stateDir: string,
+  sandboxId: string,
+): Promise<TeardownReport | undefined> {
+  const resources = await SandboxResources.load(stateDir, sandboxId);
+  return resources?.teardown();
+}

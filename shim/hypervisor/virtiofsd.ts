@@ -1,0 +1,85 @@
+/**
+ * One virtiofsd per sandbox, serving the sandbox's shared directory on a vhost-user socket.
+ * Debian's (C) virtiofsd serves a single VM connection and exits when that VM goes away, so
+ * its exit after QEMU's is expected; an exit while the VM runs is a crash of the sandbox.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { stat } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import type { VirtiofsCacheMode } from "../config/types.js";
+import { HypervisorError } from "./errors.js";
+
+export interface VirtiofsdOptions {
+  path: string;
+  socketPath: string;
+  sharedDir: string;
+  cache: VirtiofsCacheMode;
+  log: Logger;
+  startTimeoutMs?: number;
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export class Virtiofsd {
+  private stderrTail = "";
+  readonly exited: Promise<ChildExit>;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.stderr?.setEncoding("utf8").on("data", (s: string) => {
+      this.stderrTail = (this.stderrTail + s).slice(-4096);
+    });
+    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get stderr(): string {
+    return this.stderrTail.trim();
+  }
+
+  /** Spawns virtiofsd and waits until its socket exists (or it exits, or the bound passes). */
+  static async start(opts: VirtiofsdOptions): Promise<Virtiofsd> {
+    const args = [
+      `--socket-path=${opts.socketPath}`,
+      "-o",
+      `source=${opts.sharedDir}`,
+      "-o",
+      `cache=${opts.cache}`,
+    ];
+    opts.log.debug({ path: opts.path, args }, "starting virtiofsd");
+    const child = spawn(opts.path, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+    const daemon = new Virtiofsd(child);
+    if (child.pid === undefined) {
+      const err = await spawnError;
+      throw new HypervisorError("VIRTIOFSD_FAILED", `cannot run ${opts.path}: ${err.message}`, {
+        cause: err,
+      });
+    }
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 5000);
+    let exit: ChildExit | undefined;
+    void daemon.exited.then((e) => {
+      exit = e;
+    });
+    for (;;) {
+      if (exit) {
+        throw new HypervisorError(
+          "VIRTIOFSD_FAILED",
+          `virtiofsd exited during start (code ${exit.code}, signal ${exit.signal}): ${daemon.stderr || "no output"}`,
+        );
+      }
+      if (await stat(opts.socketPath).catch(() => undefined)) return daemon;
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new HypervisorError("VIRTIOFSD_FAILED", `virtiofsd did not create ${opts.socketPath} in time`);
+      }
+      await sleep(5);
+    }
+  }
+}
