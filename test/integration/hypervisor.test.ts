@@ -1,0 +1,259 @@
+/**
+ * The hypervisor layer against real QEMU under TCG (this host's KVM is broken; `auto` must
+ * notice). Boots the tiny test guest (test/fixtures/tiny-guest.ts): two VMs in all, plus the
+ * KVM probe once (cached in the state dir for the rest of the file).
+ */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { Duplex } from "node:stream";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../../shim/config/errors.js";
+import { parseConfig } from "../../shim/config/load.js";
+import type { TskataConfig } from "../../shim/config/types.js";
+import { probeKvm } from "../../shim/hypervisor/accel-probe.js";
+import { HypervisorError, KvmUnusableError, VmDeadError } from "../../shim/hypervisor/errors.js";
+import { QemuHypervisor } from "../../shim/hypervisor/qemu/qemu-hypervisor.js";
+import type { QemuVm } from "../../shim/hypervisor/qemu/qemu-vm.js";
+import { ensureTinyGuest, type TinyGuest } from "../fixtures/tiny-guest.js";
+
+let guest: TinyGuest;
+let stateDir: string;
+const logLines: string[] = [];
+const log = pino({ level: "info" }, { write: (s: string) => void logLines.push(s) });
+
+function config(extra = "", accel = "auto"): TskataConfig {
+  return parseConfig(
+    `[hypervisor]\nkernel = "${guest.kernel}"\ninitrd = "${guest.initrd}"\naccel = "${accel}"\nmemory_mib = 256\n${extra}\n` +
+      `[runtime]\nstate_dir = "${stateDir}"\n`,
+  );
+}
+
+/** Our direct children (QEMU, virtiofsd are spawned by this process). */
+function childPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === process.pid && fields[0] !== "Z") pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+function sandboxes(): string[] {
+  try {
+    return readdirSync(join(stateDir, "sandboxes"));
+  } catch {
+    return [];
+  }
+}
+
+/** Line protocol of the tiny guest over the agent channel. */
+class GuestLine {
+  private readonly lines: string[] = [];
+  private waiters: (() => void)[] = [];
+  constructor(readonly stream: Duplex) {
+    stream.on("error", () => {}); // the VM going away resets the channel; tests look at the VM
+    createInterface({ input: stream }).on("line", (l) => {
+      this.lines.push(l);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  async request(cmd: string, until: string, timeoutMs: number, repeatMs = 0): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    this.lines.length = 0;
+    for (;;) {
+      this.stream.write(`${cmd}\n`);
+      const wait = repeatMs || Math.max(0, deadline - Date.now());
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, wait);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      const i = this.lines.indexOf(until);
+      if (i !== -1) return this.lines.slice(0, i + 1);
+      if (Date.now() > deadline)
+        throw new Error(`no ${until} for ${cmd} within ${timeoutMs} ms: ${this.lines}`);
+      if (this.lines.length > 0 && !repeatMs) continue;
+    }
+  }
+}
+
+async function bootAndConnect(hv: QemuHypervisor, id: string) {
+  const t0 = performance.now();
+  const vm = await hv.start({ sandboxId: id });
+  const startMs = performance.now() - t0;
+  const channel = new GuestLine(await vm.agent.connect({ timeoutMs: 60_000 }));
+  await channel.request("ping", "pong", 90_000, 200);
+  return { vm, channel, startMs, bootMs: performance.now() - t0 };
+}
+
+beforeAll(async () => {
+  guest = ensureTinyGuest();
+  stateDir = await mkdtemp(join(tmpdir(), "tskata-hv-"));
+});
+afterAll(async () => {
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+describe("configuration and accelerator failures start nothing", () => {
+  it("bad configuration: ConfigError naming the key, no process spawned", () => {
+    const before = childPids();
+    let err: unknown;
+    try {
+      parseConfig(
+        `[hypervisor]\nkernel = "${guest.kernel}"\nmemory_mib = 0\nmachine_type = "virt"\n[runtime]\nstate_dir = "${stateDir}"`,
+      );
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain("hypervisor.memory_mib: must be >= 64, got 0");
+    expect((err as Error).message).toContain(
+      'hypervisor.machine_type: must be one of "q35", "microvm", "pc", got "virt"',
+    );
+    expect(() => parseConfig('[hypervisor]\nkernel = "/nonexistent/vmlinuz"')).toThrow(
+      "hypervisor.kernel: file not found: /nonexistent/vmlinuz",
+    );
+    expect(childPids()).toEqual(before);
+    expect(sandboxes()).toEqual([]);
+  });
+
+  it("accel = kvm on a host whose KVM cannot run a guest fails with the probe's evidence; auto falls back", async () => {
+    const probe = await probeKvm({
+      qemuPath: "/usr/bin/qemu-system-x86_64",
+      kernel: guest.kernel,
+      machineType: "q35",
+      timeoutMs: 5000,
+      stateDir,
+    });
+    console.log(`KVM probe: usable=${probe.usable} in ${probe.elapsedMs} ms (cached: ${probe.cached})`);
+    if (probe.usable) return; // a host with working KVM: nothing to refuse
+    const again = await probeKvm({
+      qemuPath: "/usr/bin/qemu-system-x86_64",
+      kernel: guest.kernel,
+      machineType: "q35",
+      timeoutMs: 5000,
+      stateDir,
+    });
+    expect(again.cached).toBe(true);
+
+    const before = childPids();
+    const t0 = performance.now();
+    const err = await new QemuHypervisor(config("", "kvm"), log)
+      .start({ sandboxId: "kvm" })
+      .catch((e: unknown) => e);
+    const ms = performance.now() - t0;
+    console.log(`accel=kvm refused in ${ms.toFixed(0)} ms (probe cached)`);
+    expect(err).toBeInstanceOf(KvmUnusableError);
+    expect((err as HypervisorError).code).toBe("KVM_UNUSABLE");
+    expect((err as Error).message).toMatch(
+      /^hypervisor.accel = "kvm" but KVM cannot run a guest on this host: a probe guest .* did not finish booting under KVM within 5000 ms/,
+    );
+    expect(ms).toBeLessThan(1000);
+    expect(childPids()).toEqual(before);
+    expect(sandboxes()).toEqual([]);
+  });
+
+  it("a QEMU that fails during start leaves nothing behind (virtiofsd killed, dir removed)", async () => {
+    const before = childPids();
+    const err = await new QemuHypervisor(config('cpu_model = "no-such-cpu"', "tcg"), log)
+      .start({ sandboxId: "badcpu" })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HypervisorError);
+    expect((err as HypervisorError).code).toBe("VM_START_FAILED");
+    expect((err as Error).message).toMatch(/QEMU exited during start \(exit code 1\): .*no-such-cpu/);
+    expect(childPids()).toEqual(before);
+    expect(sandboxes()).toEqual([]);
+  });
+});
+
+describe("a real VM under TCG", () => {
+  it("boots with auto → TCG (one warning), answers over virtio-serial, shares files, stops gracefully, leaves nothing", async () => {
+    const hv = new QemuHypervisor(config(), log);
+    const { vm, channel, startMs, bootMs } = await bootAndConnect(hv, "vm1");
+    const warnings = logLines.filter((l) => l.includes("falling back to TCG"));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!).level).toBe(40);
+    expect(await vm.status()).toEqual({ running: true, status: "running" });
+
+    const record = JSON.parse(readFileSync(join(stateDir, "sandboxes", "vm1", "resources.json"), "utf8"));
+    const pids: number[] = record.processes.map((p: { pid: number }) => p.pid);
+    expect(record.processes.map((p: { role: string }) => p.role).sort()).toEqual(["qemu", "virtiofsd"]);
+    expect(pids.every(alive)).toBe(true);
+
+    writeFileSync(join(vm.sharedDir, "hello.txt"), "written on the host");
+    expect(await channel.request("cat hello.txt", ".end", 10_000)).toContain("written on the host");
+
+    const t0 = performance.now();
+    const exit = await vm.stop();
+    const stopMs = performance.now() - t0;
+    console.log(
+      `VM start (QMP running) ${startMs.toFixed(0)} ms, boot to agent channel answer ${bootMs.toFixed(0)} ms, graceful stop ${stopMs.toFixed(0)} ms`,
+    );
+    expect(exit).toMatchObject({ expected: true, reason: "stopped by guest poweroff", code: 0 });
+    expect(exit.consoleTail).toContain("tiny-guest: power button");
+    expect(vm.state.kind).toBe("stopped");
+    expect(pids.some(alive)).toBe(false);
+    expect(childPids()).toEqual([]);
+    expect(sandboxes()).toEqual([]);
+    await expect(vm.status()).rejects.toBeInstanceOf(VmDeadError);
+    await expect(vm.agent.connect()).rejects.toBeInstanceOf(VmDeadError);
+    expect(await vm.stop()).toBe(exit);
+  }, 180_000);
+
+  it("kill -9 of QEMU: reported dead within 2 s, callers get VmDeadError, everything cleaned", async () => {
+    const hv = new QemuHypervisor(config(), log);
+    const { vm } = await bootAndConnect(hv, "vm2");
+    const record = JSON.parse(readFileSync(join(stateDir, "sandboxes", "vm2", "resources.json"), "utf8"));
+    const pids: number[] = record.processes.map((p: { pid: number }) => p.pid);
+    const qemuPid: number = (vm as QemuVm).pid;
+
+    const pendingConnect = vm.agent.connect({ timeoutMs: 60_000 }).then(
+      (d) => d.on("error", () => {}),
+      (e: unknown) => e,
+    );
+    const t0 = performance.now();
+    process.kill(qemuPid, "SIGKILL");
+    while (vm.state.kind === "running") await new Promise((r) => setTimeout(r, 5));
+    const deadMs = performance.now() - t0;
+    expect(vm.state.kind).toBe("dead");
+    await expect(vm.status()).rejects.toBeInstanceOf(VmDeadError);
+    const exit = await vm.exited;
+    const cleanMs = performance.now() - t0;
+    console.log(`kill -9: dead after ${deadMs.toFixed(1)} ms, cleaned up after ${cleanMs.toFixed(0)} ms`);
+    expect(deadMs).toBeLessThan(2000);
+    expect(cleanMs).toBeLessThan(2000);
+    expect(exit.expected).toBe(false);
+    expect(exit.signal).toBe("SIGKILL");
+    expect(exit.reason).toMatch(/QEMU exited unexpectedly \(signal SIGKILL\)|QMP connection lost/);
+    // The connect started before the kill either got the (now closed) channel or a VmDeadError.
+    const c = await pendingConnect;
+    if (c instanceof Error) expect(c).toBeInstanceOf(VmDeadError);
+    else (c as Duplex).destroy();
+    await expect(vm.agent.connect()).rejects.toBeInstanceOf(VmDeadError);
+    expect(pids.some(alive)).toBe(false);
+    expect(childPids()).toEqual([]);
+    expect(sandboxes()).toEqual([]);
+    expect((await vm.stop()).expected).toBe(false);
+  }, 180_000);
+});

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import { AccelArg } from "../../../../../shim/hypervisor/qemu/args/accel.js";
+import {
+  VirtioSerialChannelArg,
+  VsockDeviceArg,
+} from "../../../../../shim/hypervisor/qemu/args/agent-channel.js";
+import { CpuArg } from "../../../../../shim/hypervisor/qemu/args/cpu.js";
+import { MachineArg } from "../../../../../shim/hypervisor/qemu/args/machine.js";
+import { MemoryArg } from "../../../../../shim/hypervisor/qemu/args/memory.js";
+import { optValue } from "../../../../../shim/hypervisor/qemu/args/qemu-arg.js";
+import { RootDiskArg } from "../../../../../shim/hypervisor/qemu/args/root-disk.js";
+import { Virtio9pArg, VirtioFsArg } from "../../../../../shim/hypervisor/qemu/args/shared-fs.js";
+import { kernelParams, renderCommandLine } from "../../../../../shim/hypervisor/qemu/cmdline.js";
+import type { VmPlan } from "../../../../../shim/hypervisor/qemu/vm-plan.js";
+
+const D = "/run/tskata/sandboxes/s1";
+
+function plan(overrides: Partial<VmPlan> = {}): VmPlan {
+  return {
+    sandboxId: "s1",
+    machineType: "q35",
+    accel: "tcg",
+    cpuModel: "",
+    vcpus: 2,
+    memoryMib: 512,
+    kernel: "/g/vmlinuz",
+    initrd: undefined,
+    image: { path: "/g/rootfs.img", format: "raw" },
+    kernelParams: "quiet tskata.root=/dev/vda",
+    consoleLog: `${D}/console.log`,
+    qmpSocket: `${D}/qmp.sock`,
+    channel: { kind: "virtio-serial", socketPath: `${D}/agent.sock`, portName: "agent.0" },
+    sharedFs: {
+      kind: "virtio-fs",
+      socketPath: `${D}/virtiofsd.sock`,
+      directory: `${D}/shared`,
+      tag: "tskata",
+    },
+    ...overrides,
+  };
+}
+
+describe("QEMU command line", () => {
+  it("renders the full q35 + virtio-fs + virtio-serial line", () => {
+    expect(renderCommandLine(plan())).toEqual([
+      ...[
+        "-name",
+        "tskata-s1,debug-threads=on",
+        "-nodefaults",
+        "-no-user-config",
+        "-nographic",
+        "-no-reboot",
+      ],
+      ...["-machine", "q35,memory-backend=mem", "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2"],
+      ...["-m", "512M", "-object", "memory-backend-memfd,id=mem,size=512M,share=on"],
+      "-kernel",
+      "/g/vmlinuz",
+      "-append",
+      "console=ttyS0 panic=-1 tskata.channel=virtio-serial:agent.0 tskata.sharedfs=virtio-fs:tskata quiet tskata.root=/dev/vda",
+      ...["-drive", "file=/g/rootfs.img,if=none,id=rootfs,format=raw,readonly=on,cache.direct=off"],
+      ...["-device", "virtio-blk-pci,drive=rootfs,id=rootdisk"],
+      ...["-device", "virtio-serial-pci,id=serial0"],
+      ...["-chardev", `socket,id=agent,path=${D}/agent.sock,server=on,wait=off`],
+      ...["-device", "virtserialport,bus=serial0.0,chardev=agent,name=agent.0"],
+      ...["-chardev", `socket,id=vfs,path=${D}/virtiofsd.sock`],
+      ...["-device", "vhost-user-fs-pci,chardev=vfs,tag=tskata,queue-size=1024"],
+      ...["-chardev", `file,id=console,path=${D}/console.log`, "-serial", "chardev:console"],
+      ...[
+        "-chardev",
+        `socket,id=qmp,path=${D}/qmp.sock,server=on,wait=off`,
+        "-mon",
+        "chardev=qmp,mode=control",
+      ],
+    ]);
+  });
+
+  it("has no -daemonize or -pidfile: the shim supervises QEMU as its child", () => {
+    const line = renderCommandLine(plan());
+    expect(line).not.toContain("-daemonize");
+    expect(line).not.toContain("-pidfile");
+  });
+
+  it("9p needs no shared memory backend", () => {
+    const line = renderCommandLine(
+      plan({ sharedFs: { kind: "virtio-9p", directory: `${D}/shared`, tag: "tskata" } }),
+    );
+    expect(line).toContain("q35");
+    expect(line).not.toContain("-object");
+    expect(line.join(" ")).toContain(
+      `-fsdev local,id=fs9p,path=${D}/shared,security_model=none,multidevs=remap -device virtio-9p-pci,fsdev=fs9p,mount_tag=tskata`,
+    );
+    expect(line.join(" ")).toContain("tskata.sharedfs=virtio-9p:tskata");
+  });
+
+  it("microvm uses virtio-mmio device names", () => {
+    const line = renderCommandLine(
+      plan({ machineType: "microvm", channel: { kind: "vsock", guestCid: 7, port: 1024 } }),
+    );
+    const text = line.join(" ");
+    expect(text).toContain("-machine microvm,x-option-roms=off,rtc=on,isa-serial=on,memory-backend=mem");
+    expect(text).toContain("virtio-blk-device,drive=rootfs");
+    expect(text).toContain("vhost-vsock-device,id=vsock0,guest-cid=7");
+    expect(text).toContain("vhost-user-fs-device,chardev=vfs");
+    expect(text).toContain("tskata.channel=vsock:1024");
+    expect(text).toContain("reboot=t");
+  });
+
+  it("initrd-only boot has -initrd and no disk", () => {
+    const line = renderCommandLine(plan({ image: undefined, initrd: "/g/initrd.img" }));
+    expect(line.join(" ")).toContain("-kernel /g/vmlinuz -initrd /g/initrd.img -append");
+    expect(line).not.toContain("-drive");
+  });
+
+  it("kernel params: runtime's first, configured last", () => {
+    expect(kernelParams(plan({ kernelParams: "  a=1   b " }))).toEqual([
+      "console=ttyS0",
+      "panic=-1",
+      "tskata.channel=virtio-serial:agent.0",
+      "tskata.sharedfs=virtio-fs:tskata",
+      "a=1",
+      "b",
+    ]);
+  });
+});
+
+describe("QEMU arg objects", () => {
+  it("accel", () => {
+    expect(new AccelArg("kvm").render()).toEqual(["-accel", "kvm"]);
+    expect(new AccelArg("tcg").render()).toEqual(["-accel", "tcg,thread=multi"]);
+  });
+  it("cpu model defaults per accelerator, explicit model wins", () => {
+    expect(new CpuArg("", "kvm", 1).render()).toEqual(["-cpu", "host", "-smp", "1"]);
+    expect(new CpuArg("", "tcg", 4).render()).toEqual(["-cpu", "max", "-smp", "4"]);
+    expect(new CpuArg("qemu64", "kvm", 1).render()).toEqual(["-cpu", "qemu64", "-smp", "1"]);
+  });
+  it("memory: plain, or shared memfd with its backend id", () => {
+    expect(new MemoryArg(256, false).render()).toEqual(["-m", "256M"]);
+    expect(new MemoryArg(256, false).backendId).toBeUndefined();
+    const shared = new MemoryArg(1024, true);
+    expect(shared.render()).toEqual([
+      "-m",
+      "1024M",
+      "-object",
+      "memory-backend-memfd,id=mem,size=1024M,share=on",
+    ]);
+    expect(new MachineArg("pc", shared.backendId).render()).toEqual(["-machine", "pc,memory-backend=mem"]);
+  });
+  it("escapes commas in paths", () => {
+    expect(optValue("/a,b")).toBe("/a,,b");
+    expect(new RootDiskArg("/x,y.img", "qcow2", "pci").render()[1]).toBe(
+      "file=/x,,y.img,if=none,id=rootfs,format=qcow2,readonly=on,cache.direct=off",
+    );
+    expect(new VirtioSerialChannelArg("/s,1/a.sock", "agent.0", "pci").render()[3]).toBe(
+      "socket,id=agent,path=/s,,1/a.sock,server=on,wait=off",
+    );
+    expect(new VirtioFsArg("/v,s", "t", "mmio").render()[1]).toBe("socket,id=vfs,path=/v,,s");
+    expect(new Virtio9pArg("/d,x", "t").render()[1]).toContain("path=/d,,x");
+  });
+  it("vsock with a guest CID", () => {
+    expect(new VsockDeviceArg(1234, "pci").render()).toEqual([
+      "-device",
+      "vhost-vsock-pci,id=vsock0,guest-cid=1234",
+    ]);
+  });
+});
