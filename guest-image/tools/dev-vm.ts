@@ -1,0 +1,159 @@
+/**
+ * A guest booted from the built image with a plain QEMU command line, for measuring and testing
+ * the image and the agent on their own (the product path is shim/hypervisor). QEMU runs under
+ * `flock /tmp/tskata-vm.lock` so that two VMs never share this machine's two cores.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "../../protocol/ttrpc/client.js";
+import type { Manifest } from "../manifest.js";
+
+export interface DevVmOptions {
+  /** Directory holding manifest.json and the artifacts (build/guest). */
+  image: string;
+  machine?: "q35" | "microvm";
+  accel?: string;
+  memoryMiB?: number;
+  /** Extra kernel parameters. */
+  append?: string;
+  lockFile?: string;
+}
+
+export class DevVm {
+  readonly dir: string;
+  readonly agentSocket: string;
+  readonly consoleLog: string;
+  /** performance.now() when QEMU itself started (after flock got the lock). */
+  qemuStartedAt: number | undefined;
+  readonly exited: Promise<number | null>;
+  private readonly proc: ChildProcess;
+  private gone = false;
+
+  constructor(opts: DevVmOptions) {
+    const manifest = JSON.parse(readFileSync(join(opts.image, "manifest.json"), "utf8")) as Manifest;
+    this.dir = mkdtempSync(join(tmpdir(), "tskata-devvm-"));
+    this.agentSocket = join(this.dir, "agent.sock");
+    this.consoleLog = join(this.dir, "console.log");
+    const microvm = opts.machine === "microvm";
+    const bus = microvm ? "device" : "pci";
+    const artifact = (key: string) => join(opts.image, manifest.artifacts[key]!.file);
+    const cmdline = [
+      manifest.kernelCmdline,
+      `tskata.time=${Date.now()}`,
+      "tskata.hostname=tskata-vm",
+      opts.append ?? "",
+    ]
+      .filter((s) => s)
+      .join(" ");
+    const args = [
+      opts.lockFile ?? "/tmp/tskata-vm.lock",
+      "qemu-system-x86_64",
+      "-nodefaults",
+      "-no-user-config",
+      "-nographic",
+      "-no-reboot",
+      "-machine",
+      microvm ? "microvm,rtc=on,isa-serial=on" : "q35",
+      "-accel",
+      opts.accel ?? "tcg",
+      "-cpu",
+      "max",
+      "-smp",
+      "1",
+      "-m",
+      String(opts.memoryMiB ?? 512),
+      "-kernel",
+      artifact("kernel"),
+      "-initrd",
+      artifact("initramfs"),
+      "-append",
+      cmdline,
+      "-drive",
+      `file=${artifact("rootfs")},if=none,id=root,readonly=on,format=raw`,
+      "-device",
+      `virtio-blk-${bus},drive=root`,
+      "-device",
+      `virtio-serial-${bus}`,
+      "-chardev",
+      `socket,id=agent,path=${this.agentSocket},server=on,wait=off`,
+      "-device",
+      "virtserialport,chardev=agent,name=agent.0",
+      "-serial",
+      `file:${this.consoleLog}`,
+    ];
+    // its own process group, so that stop() reaches QEMU behind flock
+    this.proc = spawn("flock", args, { stdio: ["ignore", "ignore", "inherit"], detached: true });
+    this.exited = new Promise((resolve) => this.proc.on("exit", (code) => resolve(code)));
+    void this.exited.then(() => {
+      this.gone = true;
+    });
+    const poll = setInterval(() => {
+      if (this.gone || this.qemuPid() !== undefined) {
+        this.qemuStartedAt ??= performance.now();
+        clearInterval(poll);
+      }
+    }, 2);
+  }
+
+  get running(): boolean {
+    return !this.gone;
+  }
+
+  /** PID of QEMU itself (flock's child), once it runs. */
+  qemuPid(): number | undefined {
+    try {
+      const children = readFileSync(`/proc/${this.proc.pid}/task/${this.proc.pid}/children`, "utf8").trim();
+      return children ? Number(children.split(" ")[0]) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Connects to the agent channel's host socket (it appears once QEMU runs) and wraps it in a ttrpc client. */
+  async connect(timeoutMs = 120_000): Promise<{ client: Client; socket: net.Socket }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const socket = await new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect(this.agentSocket, () => resolve(s));
+          s.once("error", reject);
+        });
+        return { client: new Client(socket), socket };
+      } catch (err) {
+        if (Date.now() > deadline || this.gone) throw err;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  }
+
+  consoleLines(): string[] {
+    try {
+      return readFileSync(this.consoleLog, "utf8").split("\n");
+    } catch {
+      return [];
+    }
+  }
+
+  /** The agent's JSON log records from the console. */
+  agentRecords(): Record<string, unknown>[] {
+    return this.consoleLines()
+      .filter((l) => l.includes('"component":"agent"'))
+      .map((l) => JSON.parse(l.slice(l.indexOf("{"))) as Record<string, unknown>);
+  }
+
+  /** Kills QEMU if it still runs, waits for it, and removes the temp dir. */
+  async stop(): Promise<void> {
+    if (!this.gone && this.proc.pid !== undefined) {
+      try {
+        process.kill(-this.proc.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      await this.exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
