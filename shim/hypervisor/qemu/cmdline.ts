@@ -14,22 +14,24 @@ import { Virtio9pArg, VirtioFsArg } from "./args/shared-fs.js";
 import type { VmPlan } from "./vm-plan.js";
 
 /**
- * The runtime's own kernel parameters, then the configured ones. `tskata.channel` and
- * `tskata.sharedfs` tell the agent how to reach the host and what to mount:
- *   tskata.channel=virtio-serial:<port name> | vsock:<port>
- *   tskata.sharedfs=virtio-fs:<tag> | virtio-9p:<tag>
+ * The runtime's own kernel parameters, then the configured ones (the image's suggested line and
+ * the user's). The tskata.* words are the agent's boot protocol (agent/init/cmdline.ts):
+ *   tskata.channel=serial tskata.port=<port name> | tskata.channel=vsock tskata.vsock_port=<port>
+ *   tskata.sharefs=virtiofs:<tag> | 9p:<tag>      tskata.time=<host ms since epoch>
  */
 export function kernelParams(plan: VmPlan): string[] {
   const channel =
     plan.channel.kind === "virtio-serial"
-      ? `virtio-serial:${plan.channel.portName}`
-      : `vsock:${plan.channel.port}`;
+      ? ["tskata.channel=serial", `tskata.port=${plan.channel.portName}`]
+      : ["tskata.channel=vsock", `tskata.vsock_port=${plan.channel.port}`];
+  const share = plan.sharedFs.kind === "virtio-fs" ? "virtiofs" : "9p";
   return [
     "console=ttyS0",
     "panic=-1",
     ...(plan.machineType === "microvm" ? ["reboot=t"] : []),
-    `tskata.channel=${channel}`,
-    `tskata.sharedfs=${plan.sharedFs.kind}:${plan.sharedFs.tag}`,
+    ...channel,
+    `tskata.sharefs=${share}:${plan.sharedFs.tag}`,
+    `tskata.time=${plan.hostTimeMs}`,
     ...plan.kernelParams.split(/\s+/).filter((p) => p !== ""),
   ];
 }

@@ -56,6 +56,7 @@ export async function planVm(
     initrd: h.initrd,
     image,
     kernelParams: h.kernelParams,
+    hostTimeMs: Date.now(),
     consoleLog: paths.consoleLog,
     qmpSocket: paths.qmpSocket,
     channel,

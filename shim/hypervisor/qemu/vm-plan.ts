@@ -23,6 +23,8 @@ export interface VmPlan {
   image: { path: string; format: DiskFormat } | undefined;
   /** Kernel parameters from configuration (image's suggestion + user's), appended last. */
   kernelParams: string;
+  /** Host wall clock when the VM was planned; the guest sets its clock from it. */
+  hostTimeMs: number;
   consoleLog: string;
   qmpSocket: string;
   channel: ChannelPlan;

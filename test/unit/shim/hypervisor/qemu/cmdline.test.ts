@@ -27,6 +27,7 @@ function plan(overrides: Partial<VmPlan> = {}): VmPlan {
     initrd: undefined,
     image: { path: "/g/rootfs.img", format: "raw" },
     kernelParams: "quiet tskata.root=/dev/vda",
+    hostTimeMs: 1795306957762,
     consoleLog: `${D}/console.log`,
     qmpSocket: `${D}/qmp.sock`,
     channel: { kind: "virtio-serial", socketPath: `${D}/agent.sock`, portName: "agent.0" },
@@ -56,7 +57,7 @@ describe("QEMU command line", () => {
       "-kernel",
       "/g/vmlinuz",
       "-append",
-      "console=ttyS0 panic=-1 tskata.channel=virtio-serial:agent.0 tskata.sharedfs=virtio-fs:tskata quiet tskata.root=/dev/vda",
+      "console=ttyS0 panic=-1 tskata.channel=serial tskata.port=agent.0 tskata.sharefs=virtiofs:tskata tskata.time=1795306957762 quiet tskata.root=/dev/vda",
       ...["-drive", "file=/g/rootfs.img,if=none,id=rootfs,format=raw,readonly=on,cache.direct=off"],
       ...["-device", "virtio-blk-pci,drive=rootfs,id=rootdisk"],
       ...["-device", "virtio-serial-pci,id=serial0"],
@@ -89,7 +90,7 @@ describe("QEMU command line", () => {
     expect(line.join(" ")).toContain(
       `-fsdev local,id=fs9p,path=${D}/shared,security_model=none,multidevs=remap -device virtio-9p-pci,fsdev=fs9p,mount_tag=tskata`,
     );
-    expect(line.join(" ")).toContain("tskata.sharedfs=virtio-9p:tskata");
+    expect(line.join(" ")).toContain("tskata.sharefs=9p:tskata");
   });
 
   it("microvm uses virtio-mmio device names", () => {
@@ -101,7 +102,7 @@ describe("QEMU command line", () => {
     expect(text).toContain("virtio-blk-device,drive=rootfs");
     expect(text).toContain("vhost-vsock-device,id=vsock0,guest-cid=7");
     expect(text).toContain("vhost-user-fs-device,chardev=vfs");
-    expect(text).toContain("tskata.channel=vsock:1024");
+    expect(text).toContain("tskata.channel=vsock tskata.vsock_port=1024");
     expect(text).toContain("reboot=t");
   });
 
@@ -115,8 +116,10 @@ describe("QEMU command line", () => {
     expect(kernelParams(plan({ kernelParams: "  a=1   b " }))).toEqual([
       "console=ttyS0",
       "panic=-1",
-      "tskata.channel=virtio-serial:agent.0",
-      "tskata.sharedfs=virtio-fs:tskata",
+      "tskata.channel=serial",
+      "tskata.port=agent.0",
+      "tskata.sharefs=virtiofs:tskata",
+      "tskata.time=1795306957762",
       "a=1",
       "b",
     ]);
