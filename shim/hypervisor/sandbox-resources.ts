@@ -40,7 +40,10 @@ const SUN_PATH_MAX = 107;
 
 export function sandboxPaths(stateDir: string, sandboxId: string): SandboxPaths {
   if (!ID_PATTERN.test(sandboxId)) {
-    throw new HypervisorError("SANDBOX_PATH_TOO_LONG", `invalid sandbox id ${JSON.stringify(sandboxId)}`);
+    throw new HypervisorError(
+      "SANDBOX_ID_INVALID",
+      `invalid sandbox id ${JSON.stringify(sandboxId)}: expected 1-128 characters of [A-Za-z0-9_.-], not starting with . _ or -`,
+    );
   }
   const dir = join(stateDir, "sandboxes", sandboxId);
   const paths: SandboxPaths = {

@@ -9,6 +9,7 @@ import { open } from "node:fs/promises";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { AgentTransport, ConnectOptions } from "../../agent-client/transport/transport.js";
+import { ConsoleFollower } from "../console-follower.js";
 import { VmDeadError } from "../errors.js";
 import type { GuestStatus, StopOptions, VirtualMachine, VmExit, VmState } from "../hypervisor.js";
 import type { SandboxResources } from "../sandbox-resources.js";
@@ -36,9 +37,13 @@ export class QemuVm implements VirtualMachine {
   private lastShutdown: string | undefined;
   private readonly dead = new AbortController();
   private resolveExited!: (exit: VmExit) => void;
+  private readonly console: ConsoleFollower;
 
   constructor(private readonly parts: QemuVmParts) {
     this.sandboxId = parts.sandboxId;
+    const guestLog = parts.log.child({ source: "guest-console" });
+    this.console = new ConsoleFollower(parts.resources.paths.consoleLog, (line) => guestLog.info(line));
+    this.console.start().catch((err: unknown) => parts.log.warn({ err }, "cannot follow the guest console"));
     this.current = { kind: "running", pid: parts.child.pid! };
     this.exited = new Promise((resolve) => {
       this.resolveExited = resolve;
@@ -175,6 +180,7 @@ export class QemuVm implements VirtualMachine {
     };
     record.code = f.exit.code;
     record.signal = f.exit.signal;
+    await this.console.stop().catch(() => {});
     record.consoleTail = await tail(resources.paths.consoleLog, 4096);
     if (f.kind === "stopped") this.current = { kind: "stopped", exit: record };
     this.dead.abort(new VmDeadError(this.sandboxId, record.reason));
