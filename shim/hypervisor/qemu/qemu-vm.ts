@@ -154,6 +154,12 @@ export class QemuVm implements VirtualMachine {
     void (async () => {
       const { child, childExited } = this.parts;
       let ended = await within(childExited, exit ? 0 : 500);
+      if (ended && !exit) {
+        // QEMU went by itself right after the first sign (its QMP socket or virtiofsd, whichever
+        // event the loop saw first): name QEMU's exit, keep what was noticed first.
+        const shutdown = this.lastShutdown ? `; guest shutdown reason: ${this.lastShutdown}` : "";
+        record.reason = `QEMU exited unexpectedly (${describeExit(ended)})${shutdown}; first noticed: ${reason}`;
+      }
       if (!ended) {
         child.kill("SIGKILL");
         ended = await childExited;
@@ -182,6 +188,8 @@ export class QemuVm implements VirtualMachine {
     record.signal = f.exit.signal;
     await this.console.stop().catch(() => {});
     record.consoleTail = await tail(resources.paths.consoleLog, 4096);
+    const panic = /Kernel panic - not syncing:[^\n]*/.exec(record.consoleTail)?.[0];
+    if (!f.expected && panic) record.reason += `; guest console: ${panic.trim()}`;
     if (f.kind === "stopped") this.current = { kind: "stopped", exit: record };
     this.dead.abort(new VmDeadError(this.sandboxId, record.reason));
     // virtiofsd leaves by itself once QEMU is gone; give it a moment before the teardown kills it.
