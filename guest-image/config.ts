@@ -47,7 +47,8 @@ export const ROOTFS_MODULES = [
 /** Paths inside the guest root filesystem. */
 export const GUEST_PATHS = {
   agentDir: "/usr/lib/tskata/agent",
-  agentEntry: "/usr/lib/tskata/agent/agent.mjs",
+  agentEntry: "/usr/lib/tskata/agent/agent.cjs",
+  agentSnapshot: "/usr/lib/tskata/agent/agent.blob",
   node: "/usr/bin/node",
   crun: "/usr/bin/crun",
   tini: "/usr/bin/tini",

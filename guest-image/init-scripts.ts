@@ -51,12 +51,36 @@ export const AGENT_NODE_FLAGS = [
 ];
 
 /**
+ * The guest CPU the agent's startup snapshot is taken for: QEMU's TCG "max" model (what the
+ * hypervisor layer uses under TCG). Node accepts a snapshot only where V8 detects the same CPU
+ * features as where it was taken, so the build runs the snapshot under `qemu-x86_64 -cpu max`.
+ */
+export const SNAPSHOT_CPU = "max";
+/** /proc/cpuinfo model name of that CPU in the guest. */
+export const SNAPSHOT_CPU_MODEL_NAME = "QEMU TCG CPU";
+
+/**
  * /usr/sbin/tskata-init in the root filesystem, PID 1 after switch_root: tini becomes PID 1 and
  * reaps orphans re-parented to it; the agent is its only child, and when the agent exits tini
  * exits with its status, so the kernel halts the VM (panic=-1 reboots, QEMU -no-reboot exits).
+ * On the CPU the snapshot was taken for the agent starts from it; on any other CPU (KVM's
+ * `-cpu host`) from the bundle. tskata.agent_snapshot=on|off on the kernel command line decides
+ * instead.
  */
 export function rootfsInit(): string {
+  const node = `${GUEST_PATHS.node} ${AGENT_NODE_FLAGS.join(" ")}`;
   return `#!/bin/sh
-exec ${GUEST_PATHS.tini} -- ${GUEST_PATHS.node} ${AGENT_NODE_FLAGS.join(" ")} ${GUEST_PATHS.agentEntry}
+snapshot=auto
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in tskata.agent_snapshot=*) snapshot="\${arg#*=}" ;; esac
+done
+if [ "$snapshot" = auto ]; then
+  snapshot=off
+  if grep -q -m1 "^model name.*${SNAPSHOT_CPU_MODEL_NAME}" /proc/cpuinfo; then snapshot=on; fi
+fi
+if [ "$snapshot" = on ]; then
+  exec ${GUEST_PATHS.tini} -- ${node} --snapshot-blob ${GUEST_PATHS.agentSnapshot}
+fi
+exec ${GUEST_PATHS.tini} -- ${node} ${GUEST_PATHS.agentEntry}
 `;
 }

@@ -13,6 +13,7 @@ export interface RootfsSources {
   modules: readonly string[];
   nodeBinary: string;
   agentBundle: string;
+  agentSnapshot: string;
   /** Package directories copied to the agent's node_modules (name → directory). */
   nodePackages: Record<string, string>;
   /** Text of the rootfs init script (runs as PID 1 after switch_root). */
@@ -92,6 +93,7 @@ export async function assembleRootfs(root: string, src: RootfsSources): Promise<
   await run("depmod", ["-b", root, src.kernelRelease]);
 
   await put(src.agentBundle, GUEST_PATHS.agentEntry, 0o644);
+  await put(src.agentSnapshot, GUEST_PATHS.agentSnapshot, 0o644);
   for (const [name, dir] of Object.entries(src.nodePackages)) {
     await cp(dir, join(root, GUEST_PATHS.agentDir, "node_modules", name), {
       recursive: true,

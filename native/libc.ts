@@ -6,13 +6,13 @@ import { createRequire } from "node:module";
 import type * as Koffi from "koffi";
 import { NativeError } from "./errors.js";
 
-const require = createRequire(import.meta.url);
 let koffiModule: typeof Koffi | undefined;
 let handle: Koffi.LibraryHandle | undefined;
 
 /** koffi, loaded on first use (it is a native addon: keep it out of startup where unused). */
 export function koffi(): typeof Koffi {
-  koffiModule ??= require("koffi") as typeof Koffi;
+  // created here, not at load: a startup snapshot of the bundled agent is taken before koffi may load
+  koffiModule ??= createRequire(import.meta.url)("koffi") as typeof Koffi;
   return koffiModule;
 }
 
