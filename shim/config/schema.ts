@@ -14,6 +14,7 @@ import {
 export type KeySpec =
   | { kind: "string"; default: string; pattern?: RegExp; patternText?: string }
   | { kind: "int"; default: number; min: number; max: number }
+  | { kind: "bool"; default: boolean }
   | { kind: "enum"; default: string; values: readonly string[] }
   /** A filesystem path; relative paths resolve against the config file's directory. */
   | { kind: "path"; default: string; check: "executable" | "file" | "absolute-dir" | "none" };
@@ -42,6 +43,7 @@ export const SCHEMA: Record<"hypervisor" | "agent" | "runtime", SectionSpec> = {
     virtiofsd_path: { kind: "path", default: "/usr/lib/qemu/virtiofsd", check: "none" },
     virtiofs_cache: { kind: "enum", default: "auto", values: VIRTIOFS_CACHE_MODES },
     agent_transport: { kind: "enum", default: "auto", values: AGENT_TRANSPORTS },
+    free_page_reporting: { kind: "bool", default: true },
     kvm_probe_timeout_ms: { kind: "int", default: 5000, min: 500, max: 120_000 },
     stop_timeout_ms: { kind: "int", default: 5000, min: 0, max: 600_000 },
   },

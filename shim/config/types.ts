@@ -39,6 +39,8 @@ export interface HypervisorConfig {
   virtiofsdPath: string;
   virtiofsCache: VirtiofsCacheMode;
   agentTransport: AgentTransportSetting;
+  /** virtio-balloon free page reporting (freed guest memory goes back to the host). */
+  freePageReporting: boolean;
   /** Bound on the KVM usability probe (a real guest-kernel boot under KVM). */
   kvmProbeTimeoutMs: number;
   /** Bound on a graceful guest poweroff before QEMU is told to quit. */

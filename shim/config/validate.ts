@@ -23,7 +23,7 @@ export interface ValidateOptions {
   guestArtifacts?: () => GuestArtifacts;
 }
 
-type Value = string | number;
+type Value = string | number | boolean;
 
 function isTable(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
@@ -63,6 +63,9 @@ function coerce(key: string, spec: KeySpec, raw: unknown, baseDir: string, issue
         return bad(`must be an integer, got ${show(raw)}`);
       if (raw < spec.min) return bad(`must be >= ${spec.min}, got ${raw}`);
       if (raw > spec.max) return bad(`must be <= ${spec.max}, got ${raw}`);
+      return raw;
+    case "bool":
+      if (typeof raw !== "boolean") return bad(`must be true or false, got ${show(raw)}`);
       return raw;
     case "enum":
       if (typeof raw !== "string" || !spec.values.includes(raw)) {
@@ -185,6 +188,7 @@ export function validateConfig(raw: unknown, opts: ValidateOptions): TskataConfi
       virtiofsdPath: String(h["virtiofsd_path"]),
       virtiofsCache: h["virtiofs_cache"] as VirtiofsCacheMode,
       agentTransport: h["agent_transport"] as AgentTransportSetting,
+      freePageReporting: h["free_page_reporting"] === true,
       kvmProbeTimeoutMs: Number(h["kvm_probe_timeout_ms"]),
       stopTimeoutMs: Number(h["stop_timeout_ms"]),
     },

@@ -1,6 +1,7 @@
 /** Builds QEMU's command line from a VmPlan as a list of typed, self-rendering pieces. */
 import { AccelArg } from "./args/accel.js";
 import { VirtioSerialChannelArg, VsockDeviceArg } from "./args/agent-channel.js";
+import { BalloonArg } from "./args/balloon.js";
 import { BaseArgs } from "./args/base.js";
 import { SerialConsoleArg } from "./args/console.js";
 import { CpuArg } from "./args/cpu.js";
@@ -29,6 +30,7 @@ export function kernelParams(plan: VmPlan): string[] {
     "console=ttyS0",
     "panic=-1",
     ...(plan.machineType === "microvm" ? ["reboot=t"] : []),
+    ...(plan.tscKhz ? [`tsc_early_khz=${plan.tscKhz}`] : []),
     ...channel,
     `tskata.sharefs=${share}:${plan.sharedFs.tag}`,
     `tskata.time=${plan.hostTimeMs}`,
@@ -58,6 +60,7 @@ export function qemuArgs(plan: VmPlan): QemuArg[] {
       ? new VirtioFsArg(plan.sharedFs.socketPath, plan.sharedFs.tag, machine.bus)
       : new Virtio9pArg(plan.sharedFs.directory, plan.sharedFs.tag),
   );
+  if (plan.freePageReporting) args.push(new BalloonArg(machine.bus));
   args.push(new SerialConsoleArg(plan.consoleLog), new QmpSocketArg(plan.qmpSocket));
   return args;
 }

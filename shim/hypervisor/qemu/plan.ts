@@ -5,7 +5,7 @@
  */
 import { randomInt } from "node:crypto";
 import { constants } from "node:fs";
-import { access, open } from "node:fs/promises";
+import { access, open, readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import { vhostVsockAvailability } from "../../agent-client/transport/vsock.js";
 import type { TskataConfig } from "../../config/types.js";
@@ -57,6 +57,8 @@ export async function planVm(
     image,
     kernelParams: h.kernelParams,
     hostTimeMs: Date.now(),
+    freePageReporting: h.freePageReporting,
+    tscKhz: h.machineType === "microvm" && accel.accel === "tcg" ? await hostTscKhz() : undefined,
     consoleLog: paths.consoleLog,
     qmpSocket: paths.qmpSocket,
     channel,
@@ -129,6 +131,13 @@ async function chooseSharedFs(
   }
   notes.push(`shared fs virtio-9p (virtiofsd ${h.virtiofsdPath} missing)`);
   return ninep;
+}
+
+/** The host's TSC rate as the kernel reports it (`cpu MHz` of the first CPU), if readable. */
+export async function hostTscKhz(): Promise<number | undefined> {
+  const text = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(text)?.[1]);
+  return Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz * 1000) : undefined;
 }
 
 /** qcow2 images start with "QFI\xfb"; anything else is attached raw. */

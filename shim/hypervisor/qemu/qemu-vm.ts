@@ -51,9 +51,11 @@ export class QemuVm implements VirtualMachine {
     void parts.childExited.then((e) => this.die(`QEMU exited unexpectedly (${describeExit(e)})`, e));
     parts.qmp.onClose((reason) => this.die(`QMP connection lost (${reason})`, undefined));
     parts.qmp.onEvent((e) => this.onQmpEvent(e));
-    void parts.virtiofsd?.exited.then((e) =>
-      this.die(`virtiofsd exited unexpectedly (${describeExit(e)})`, undefined),
-    );
+    const virtiofsd = parts.virtiofsd;
+    void virtiofsd?.exited.then((e) => {
+      const said = virtiofsd.stderr ? `: ${virtiofsd.stderr.split("\n").slice(-3).join(" | ")}` : "";
+      this.die(`virtiofsd exited unexpectedly (${describeExit(e)})${said}`, undefined);
+    });
   }
 
   get state(): VmState {

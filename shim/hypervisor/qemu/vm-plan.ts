@@ -23,8 +23,15 @@ export interface VmPlan {
   image: { path: string; format: DiskFormat } | undefined;
   /** Kernel parameters from configuration (image's suggestion + user's), appended last. */
   kernelParams: string;
+  /**
+   * Host TSC rate for the guest's `tsc_early_khz` (microvm under TCG only: with no HPET or PM
+   * timer, a stock kernel's PIT calibration of the TSC fails now and then and the boot hangs).
+   */
+  tscKhz: number | undefined;
   /** Host wall clock when the VM was planned; the guest sets its clock from it. */
   hostTimeMs: number;
+  /** Attach a virtio-balloon that returns freed guest pages to the host. */
+  freePageReporting: boolean;
   consoleLog: string;
   qmpSocket: string;
   channel: ChannelPlan;

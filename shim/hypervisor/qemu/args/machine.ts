@@ -13,8 +13,15 @@ export class MachineArg implements QemuArg {
   }
 
   render(): string[] {
+    // microvm: the legacy PIT/PIC stay on, or a stock distro kernel cannot calibrate its TSC
+    // (no HPET/PM timer on microvm) and hangs early under TCG.
     const extra: Record<string, string | undefined> =
-      this.type === "microvm" ? { "x-option-roms": "off", rtc: "on", "isa-serial": "on" } : {};
-    return ["-machine", opts(this.type, { ...extra, "memory-backend": this.memoryBackend })];
+      this.type === "microvm"
+        ? { "x-option-roms": "off", rtc: "on", "isa-serial": "on", pit: "on", pic: "on" }
+        : {};
+    const args = ["-machine", opts(this.type, { ...extra, "memory-backend": this.memoryBackend })];
+    // virtio-mmio transports default to legacy (virtio 0.9); vhost-user (virtiofsd) needs 1.0.
+    if (this.type === "microvm") args.push("-global", "virtio-mmio.force-legacy=false");
+    return args;
   }
 }

@@ -134,6 +134,11 @@ describe("configuration errors name the key", () => {
       "agent.dial_timeout_ms: must be >= 100, got 5",
     ],
     ["section not a table", "hypervisor = 3", "hypervisor: must be a table, got 3"],
+    [
+      "bool as string",
+      '[hypervisor]\nfree_page_reporting = "yes"',
+      'hypervisor.free_page_reporting: must be true or false, got "yes"',
+    ],
   ];
   for (const [name, text, message] of cases) {
     it(name, () => {

@@ -28,6 +28,8 @@ function plan(overrides: Partial<VmPlan> = {}): VmPlan {
     image: { path: "/g/rootfs.img", format: "raw" },
     kernelParams: "quiet tskata.root=/dev/vda",
     hostTimeMs: 1795306957762,
+    tscKhz: undefined,
+    freePageReporting: false,
     consoleLog: `${D}/console.log`,
     qmpSocket: `${D}/qmp.sock`,
     channel: { kind: "virtio-serial", socketPath: `${D}/agent.sock`, portName: "agent.0" },
@@ -95,15 +97,17 @@ describe("QEMU command line", () => {
 
   it("microvm uses virtio-mmio device names", () => {
     const line = renderCommandLine(
-      plan({ machineType: "microvm", channel: { kind: "vsock", guestCid: 7, port: 1024 } }),
+      plan({ machineType: "microvm", tscKhz: 2100000, channel: { kind: "vsock", guestCid: 7, port: 1024 } }),
     );
     const text = line.join(" ");
-    expect(text).toContain("-machine microvm,x-option-roms=off,rtc=on,isa-serial=on,memory-backend=mem");
+    expect(text).toContain(
+      "-machine microvm,x-option-roms=off,rtc=on,isa-serial=on,pit=on,pic=on,memory-backend=mem -global virtio-mmio.force-legacy=false",
+    );
     expect(text).toContain("virtio-blk-device,drive=rootfs");
     expect(text).toContain("vhost-vsock-device,id=vsock0,guest-cid=7");
     expect(text).toContain("vhost-user-fs-device,chardev=vfs");
     expect(text).toContain("tskata.channel=vsock tskata.vsock_port=1024");
-    expect(text).toContain("reboot=t");
+    expect(text).toContain("reboot=t tsc_early_khz=2100000");
   });
 
   it("initrd-only boot has -initrd and no disk", () => {
@@ -158,6 +162,12 @@ describe("QEMU arg objects", () => {
     );
     expect(new VirtioFsArg("/v,s", "t", "mmio").render()[1]).toBe("socket,id=vfs,path=/v,,s");
     expect(new Virtio9pArg("/d,x", "t").render()[1]).toContain("path=/d,,x");
+  });
+  it("balloon with free page reporting, only when asked", () => {
+    expect(renderCommandLine(plan()).join(" ")).not.toContain("balloon");
+    expect(renderCommandLine(plan({ freePageReporting: true })).join(" ")).toContain(
+      "-device virtio-balloon-pci,id=balloon0,free-page-reporting=on,deflate-on-oom=on -chardev file,id=console",
+    );
   });
   it("vsock with a guest CID", () => {
     expect(new VsockDeviceArg(1234, "pci").render()).toEqual([
