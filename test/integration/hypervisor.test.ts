@@ -3,6 +3,7 @@
  * notice). Boots the tiny test guest (test/fixtures/tiny-guest.ts): two VMs in all, plus the
  * KVM probe once (cached in the state dir for the rest of the file).
  */
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,6 +19,7 @@ import { probeKvm } from "../../shim/hypervisor/accel-probe.js";
 import { HypervisorError, KvmUnusableError, VmDeadError } from "../../shim/hypervisor/errors.js";
 import { QemuHypervisor } from "../../shim/hypervisor/qemu/qemu-hypervisor.js";
 import type { QemuVm } from "../../shim/hypervisor/qemu/qemu-vm.js";
+import { cleanupSandbox } from "../../shim/hypervisor/sandbox-resources.js";
 import { ensureTinyGuest, type TinyGuest } from "../fixtures/tiny-guest.js";
 
 let guest: TinyGuest;
@@ -259,4 +261,50 @@ describe("a real VM under TCG", () => {
     expect(sandboxes()).toEqual([]);
     expect((await vm.stop()).expected).toBe(false);
   }, 180_000);
+
+  it("virtiofsd killed under a running VM: the VM is declared dead, QEMU killed, all cleaned", async () => {
+    const vm = await new QemuHypervisor(config(), log).start({ sandboxId: "vm3" });
+    const record = JSON.parse(readFileSync(join(stateDir, "sandboxes", "vm3", "resources.json"), "utf8"));
+    const virtiofsd = record.processes.find((p: { role: string }) => p.role === "virtiofsd").pid as number;
+    process.kill(virtiofsd, "SIGKILL");
+    const exit = await vm.exited;
+    expect(exit.expected).toBe(false);
+    expect(exit.reason).toMatch(/virtiofsd exited unexpectedly \(signal SIGKILL\)/);
+    expect(alive((vm as QemuVm).pid)).toBe(false);
+    expect(childPids()).toEqual([]);
+    expect(sandboxes()).toEqual([]);
+  }, 60_000);
+
+  it("shim crash: a later cleanupSandbox (the `delete` path) kills what the record names", async () => {
+    const configFile = join(stateDir, "crash.toml");
+    writeFileSync(
+      configFile,
+      `[hypervisor]\nkernel = "${guest.kernel}"\ninitrd = "${guest.initrd}"\naccel = "tcg"\nmemory_mib = 256\n` +
+        `[runtime]\nstate_dir = "${stateDir}"\n`,
+    );
+    const shim = spawn(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "../fixtures/start-vm.ts"), configFile, "crashed"],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const qemuPid = await new Promise<number>((resolve, reject) => {
+      shim.stdout.setEncoding("utf8").on("data", (s: string) => {
+        const m = /started (\d+)/.exec(s);
+        if (m) resolve(Number(m[1]));
+      });
+      shim.once("exit", (code) => reject(new Error(`start-vm exited with ${code}`)));
+    });
+    const record = JSON.parse(readFileSync(join(stateDir, "sandboxes", "crashed", "resources.json"), "utf8"));
+    const pids: number[] = record.processes.map((p: { pid: number }) => p.pid);
+    expect(pids).toContain(qemuPid);
+    shim.kill("SIGKILL");
+    await new Promise((r) => shim.once("exit", r));
+    expect(pids.every(alive)).toBe(true); // orphaned, as after a real shim crash
+
+    const report = await cleanupSandbox(stateDir, "crashed");
+    expect(report?.removedDir).toBe(true);
+    expect(report?.processes.find((p) => p.role === "qemu")?.outcome).toMatch(/terminated|killed/);
+    expect(pids.some(alive)).toBe(false);
+    expect(sandboxes()).toEqual([]);
+  }, 60_000);
 });
