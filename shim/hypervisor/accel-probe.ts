@@ -89,7 +89,10 @@ function bootProbe(opts: KvmProbeOptions, started: number): Promise<KvmProbeResu
       timedOut = true;
       child.kill("SIGKILL");
     }, opts.timeoutMs);
+    let finished = false;
     const finish = (spawnError: Error | undefined): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       const elapsedMs = ms(started);
       const reached = MARKERS.some((m) => output.includes(m));
@@ -117,6 +120,8 @@ function bootProbe(opts: KvmProbeOptions, started: number): Promise<KvmProbeResu
     };
     child.once("error", (err) => finish(err));
     child.once("close", () => finish(undefined));
+    // A descendant holding QEMU's stdout open must not stretch the probe past QEMU's own exit.
+    child.once("exit", () => setTimeout(() => finish(undefined), 200).unref());
   });
 }
 
