@@ -4,7 +4,7 @@
  * KVM probe once (cached in the state dir for the rest of the file).
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -174,6 +174,40 @@ describe("configuration and accelerator failures start nothing", () => {
     expect(ms).toBeLessThan(1000);
     expect(childPids()).toEqual(before);
     expect(sandboxes()).toEqual([]);
+  });
+
+  it("agent_transport = vsock without /dev/vhost-vsock: refused before anything starts", async () => {
+    if (existsSync("/dev/vhost-vsock")) return;
+    const before = childPids();
+    const err = await new QemuHypervisor(config('agent_transport = "vsock"', "tcg"), log)
+      .start({ sandboxId: "vsock" })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: "AGENT_CHANNEL_UNAVAILABLE",
+      message:
+        'hypervisor.agent_transport = "vsock" but vsock is unusable: /dev/vhost-vsock does not exist (vhost_vsock module not loaded)',
+    });
+    expect(childPids()).toEqual(before);
+    expect(sandboxes()).toEqual([]);
+  });
+
+  it("virtio-9p (forced, or auto without virtiofsd): QEMU serves the share itself, no virtiofsd", async () => {
+    for (const extra of ['shared_fs = "virtio-9p"', 'virtiofsd_path = "/nonexistent/virtiofsd"']) {
+      const vm = await new QemuHypervisor(config(extra, "tcg"), log).start({ sandboxId: "ninep" });
+      const record = JSON.parse(readFileSync(join(stateDir, "sandboxes", "ninep", "resources.json"), "utf8"));
+      expect(record.processes.map((p: { role: string }) => p.role)).toEqual(["qemu"]);
+      const cmdline = readFileSync(`/proc/${(vm as QemuVm).pid}/cmdline`, "utf8").split("\0");
+      expect(cmdline).toContain("virtio-9p-pci,fsdev=fs9p,mount_tag=tskata");
+      expect(cmdline.join(" ")).not.toContain("memory-backend-memfd");
+      // The guest has not booted far enough to handle ACPI: this exercises the quit path.
+      const exit = await vm.stop({ timeoutMs: 0 });
+      expect(exit.reason).toBe("stopped by QMP quit after 0 ms without guest poweroff");
+      expect(sandboxes()).toEqual([]);
+    }
+    expect(
+      logLines.some((l) => l.includes("shared fs virtio-9p (virtiofsd /nonexistent/virtiofsd missing)")),
+    ).toBe(true);
+    expect(childPids()).toEqual([]);
   });
 
   it("a QEMU that fails during start leaves nothing behind (virtiofsd killed, dir removed)", async () => {

@@ -83,7 +83,7 @@ async function chooseChannel(
   if (!vsock.usable) {
     if (setting === "vsock") {
       throw new HypervisorError(
-        "VM_START_FAILED",
+        "AGENT_CHANNEL_UNAVAILABLE",
         `hypervisor.agent_transport = "vsock" but vsock is unusable: ${vsock.reason}`,
       );
     }
