@@ -8,7 +8,7 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { HypervisorError } from "./errors.js";
-import { identify, type ProcessIdentity, terminate } from "./process-identity.js";
+import { identify, isAlive, type ProcessIdentity, terminate } from "./process-identity.js";
 
 export type ProcessRole = "qemu" | "virtiofsd";
 
@@ -17,6 +17,8 @@ export interface ResourceRecord {
   sandboxId: string;
   dir: string;
   createdAt: string;
+  /** The shim process that created the sandbox (absent in records of older versions). */
+  owner?: ProcessIdentity;
   processes: (ProcessIdentity & { role: ProcessRole })[];
 }
 
@@ -75,17 +77,31 @@ export class SandboxResources {
     private readonly record: ResourceRecord,
   ) {}
 
-  /** Creates the sandbox directory (it must not exist) and its record. */
+  /**
+   * Creates the sandbox directory and its record. An existing directory is refused while its
+   * owner (the shim that created it) or any recorded process still runs; otherwise it is the
+   * leftover of a crash nobody cleaned up, and is torn down first.
+   */
   static async create(stateDir: string, sandboxId: string): Promise<SandboxResources> {
     const paths = sandboxPaths(stateDir, sandboxId);
     await mkdir(join(stateDir, "sandboxes"), { recursive: true, mode: 0o711 });
-    try {
-      await mkdir(paths.dir, { mode: 0o700 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-        throw new HypervisorError("SANDBOX_EXISTS", `sandbox directory ${paths.dir} already exists`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await mkdir(paths.dir, { mode: 0o700 });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        const stale = await SandboxResources.load(stateDir, sandboxId);
+        const live = stale ? await stale.liveProcesses() : [];
+        if (attempt > 0 || live.length > 0) {
+          const who = live.map((p) => `${p.role} ${p.pid}`).join(", ");
+          throw new HypervisorError(
+            "SANDBOX_EXISTS",
+            `sandbox directory ${paths.dir} already exists${who ? ` and is in use (${who})` : ""}`,
+          );
+        }
+        await stale?.teardown();
       }
-      throw err;
     }
     await mkdir(paths.shared, { mode: 0o755 });
     const resources = new SandboxResources(paths, {
@@ -93,10 +109,23 @@ export class SandboxResources {
       sandboxId,
       dir: paths.dir,
       createdAt: new Date().toISOString(),
+      owner: (await identify(process.pid)) ?? { pid: process.pid, startTime: "" },
       processes: [],
     });
     await resources.persist();
     return resources;
+  }
+
+  /** The owner and recorded processes that are still the same running processes. */
+  async liveProcesses(): Promise<{ role: ProcessRole | "owner"; pid: number }[]> {
+    const candidates = [
+      ...(this.record.owner ? [{ ...this.record.owner, role: "owner" as const }] : []),
+      ...this.record.processes,
+    ];
+    const live: { role: ProcessRole | "owner"; pid: number }[] = [];
+    for (const p of candidates)
+      if (p.startTime && (await isAlive(p))) live.push({ role: p.role, pid: p.pid });
+    return live;
   }
 
   /** Reads what a previous (possibly crashed) shim recorded; undefined when nothing is there. */

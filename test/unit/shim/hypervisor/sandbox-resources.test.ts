@@ -38,10 +38,20 @@ describe("SandboxResources", () => {
     expect(existsSync(res.paths.dir)).toBe(false);
   });
 
-  it("refuses to create a sandbox that already exists", async () => {
-    await SandboxResources.create(stateDir, "a2");
-    await expect(SandboxResources.create(stateDir, "a2")).rejects.toMatchObject({ code: "SANDBOX_EXISTS" });
-    await cleanupSandbox(stateDir, "a2");
+  it("refuses a sandbox that exists and is in use; reclaims one whose owner and processes are gone", async () => {
+    const res = await SandboxResources.create(stateDir, "a2");
+    await expect(SandboxResources.create(stateDir, "a2")).rejects.toMatchObject({
+      code: "SANDBOX_EXISTS",
+      message: expect.stringContaining(`is in use (owner ${process.pid})`),
+    });
+    // A record left by a crashed shim: its owner and processes are gone.
+    const record = JSON.parse(readFileSync(res.paths.record, "utf8"));
+    record.owner.startTime = "1";
+    writeFileSync(res.paths.record, JSON.stringify(record));
+    writeFileSync(join(res.paths.shared, "old-file"), "x");
+    const again = await SandboxResources.create(stateDir, "a2");
+    expect(existsSync(join(again.paths.shared, "old-file"))).toBe(false);
+    await again.teardown();
   });
 
   it("a later process (after a shim crash) cleans up from the record alone", async () => {
