@@ -88,6 +88,7 @@ export class QemuHypervisor implements Hypervisor {
         transport: this.transport(plan),
         stderr: qemu.stderr,
         stopTimeoutMs: this.config.hypervisor.stopTimeoutMs,
+        dialTimeoutMs: this.config.agent.dialTimeoutMs,
         log,
       });
       log.info(

@@ -26,6 +26,8 @@ export interface QemuVmParts {
   transport: AgentTransport;
   stderr: () => string;
   stopTimeoutMs: number;
+  /** Default bound of `agent.connect()` (agent.dial_timeout_ms). */
+  dialTimeoutMs: number;
   log: Logger;
 }
 
@@ -83,7 +85,8 @@ export class QemuVm implements VirtualMachine {
       connect: (opts: ConnectOptions = {}): Promise<Duplex> => {
         if (dead.aborted) return Promise.reject(this.deadError());
         const signal = opts.signal ? AbortSignal.any([opts.signal, dead]) : dead;
-        return base.connect({ ...opts, signal }).catch((err: unknown) => {
+        const timeoutMs = opts.timeoutMs ?? this.parts.dialTimeoutMs;
+        return base.connect({ ...opts, timeoutMs, signal }).catch((err: unknown) => {
           throw dead.aborted ? this.deadError() : err;
         });
       },
