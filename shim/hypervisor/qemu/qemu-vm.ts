@@ -116,12 +116,13 @@ export class QemuVm implements VirtualMachine {
     const timeoutMs = opts.timeoutMs ?? this.parts.stopTimeoutMs;
     const started = performance.now();
     let method = "guest poweroff";
-    try {
-      await (opts.requestPoweroff ?? (() => qmp.systemPowerdown()))();
-    } catch (err) {
-      log.warn({ err }, "graceful poweroff request failed");
-    }
-    let exit = await within(childExited, timeoutMs);
+    // The request and the guest's poweroff share one bound: a request that hangs (an agent that
+    // does not answer) must not hold the stop.
+    const request = Promise.resolve()
+      .then(opts.requestPoweroff ?? (() => qmp.systemPowerdown()))
+      .catch((err: unknown) => log.warn({ err }, "graceful poweroff request failed"));
+    await within(request, timeoutMs);
+    let exit = await within(childExited, Math.max(0, timeoutMs - (performance.now() - started)));
     if (!exit) {
       method = `QMP quit after ${timeoutMs} ms without guest poweroff`;
       await within(qmp.quit(), 1000).catch(() => undefined);
