@@ -19,7 +19,7 @@ import { mountEarly } from "./init/mounts.js";
 import { powerOff } from "./init/poweroff.js";
 import { createLogger, flushLogsSync, type Logger } from "./logger.js";
 import { createHealthService } from "./rpc/health-service.js";
-import { registerLifecycle } from "./rpc/sandbox-lifecycle.js";
+import { registerAgent } from "./rpc/register-agent.js";
 import { AGENT_VERSION } from "./version.js";
 
 let noInit = false;
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       log.warn({ service, method, code: err.code, err: err.message }, "call failed"),
   });
   registerService(server, Health, createHealthService());
-  registerLifecycle(server, {
+  registerAgent(server, { sharedDir: cfg.sharedFsPath, noInit, log }, {
     setClock: (ns) => {
       if (!noInit) setClock(ns);
     },

@@ -1,0 +1,149 @@
+/**
+ * The receiving end of an OCI `--console-socket`: a listening AF_UNIX socket to which crun
+ * connects and sends the pty master as SCM_RIGHTS. accept and recvmsg block, so they run on a
+ * koffi worker thread (`.async`); the event loop never waits on them. Plus TIOCSWINSZ.
+ */
+type AsyncFn = { async: (...args: unknown[]) => void };
+
+import { NativeError } from "./errors.js";
+import { check, errnoName, koffi, libc } from "./libc.js";
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const TIOCSWINSZ = 0x5414;
+const CONTROL_LEN = 64;
+
+interface Bindings {
+  socket: (domain: number, type: number, protocol: number) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  listen: (fd: number, backlog: number) => number;
+  accept4: AsyncFn;
+  recvmsg: AsyncFn;
+  close: (fd: number) => number;
+  shutdown: (fd: number, how: number) => number;
+  ioctlWinsize: (fd: number, request: number, ws: Buffer) => number;
+}
+
+let bindings: Bindings | undefined;
+function load(): Bindings {
+  if (bindings) return bindings;
+  const k = koffi();
+  const lib = libc();
+  k.struct("tskata_iovec", { iov_base: "void *", iov_len: "size_t" });
+  k.struct("tskata_msghdr", {
+    msg_name: "void *",
+    msg_namelen: "uint32_t",
+    msg_iov: "tskata_iovec *",
+    msg_iovlen: "size_t",
+    msg_control: "void *",
+    msg_controllen: "size_t",
+    msg_flags: "int",
+  });
+  bindings = {
+    socket: lib.func("int socket(int, int, int)"),
+    bind: lib.func("int bind(int, const void *addr, uint32_t len)"),
+    listen: lib.func("int listen(int, int)"),
+    accept4: lib.func("int accept4(int, void *addr, void *len, int flags)"),
+    recvmsg: lib.func("long recvmsg(int fd, tskata_msghdr *msg, int flags)"),
+    close: lib.func("int close(int)"),
+    shutdown: lib.func("int shutdown(int, int)"),
+    ioctlWinsize: lib.func("int ioctl(int fd, unsigned long request, const void *ws)"),
+  };
+  return bindings;
+}
+
+function sockaddrUn(path: string): Buffer {
+  const bytes = Buffer.from(path, "utf8");
+  if (bytes.length > 107) throw new RangeError(`console socket path too long: ${path}`);
+  const addr = Buffer.alloc(110);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  bytes.copy(addr, 2);
+  return addr;
+}
+
+function callAsync(f: AsyncFn, ...args: unknown[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    f.async(...args, (err: unknown, r: number | bigint) => (err ? reject(err) : resolve(Number(r))));
+  });
+}
+
+function fail(syscall: string, detail: string): NativeError {
+  const errno = koffi().errno();
+  return new NativeError(syscall, errno, errnoName(errno), detail);
+}
+
+/** A listening console socket at `path`; close() releases it. */
+export class ConsoleSocket {
+  private fd: number;
+
+  constructor(readonly path: string) {
+    const b = load();
+    this.fd = check(b.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket", "AF_UNIX");
+    const addr = sockaddrUn(path);
+    try {
+      check(b.bind(this.fd, addr, addr.length), "bind", path);
+      check(b.listen(this.fd, 1), "listen", path);
+    } catch (err) {
+      b.close(this.fd);
+      throw err;
+    }
+  }
+
+  /**
+   * Waits (on a worker thread) for one connection and the fd it sends; resolves with the fd.
+   * Close the socket to give up: accept then fails.
+   */
+  async receiveFd(): Promise<number> {
+    const b = load();
+    const conn = await callAsync(b.accept4, this.fd, null, null, SOCK_CLOEXEC);
+    if (conn < 0) throw fail("accept4", this.path);
+    try {
+      const k = koffi();
+      // memory koffi does not copy: the kernel writes the control message straight into it
+      const data = k.alloc("uint8_t", 256);
+      const controlPtr = k.alloc("uint8_t", CONTROL_LEN);
+      const msg = {
+        msg_name: null,
+        msg_namelen: 0,
+        msg_iov: [{ iov_base: data, iov_len: 256 }],
+        msg_iovlen: 1,
+        msg_control: controlPtr,
+        msg_controllen: CONTROL_LEN,
+        msg_flags: 0,
+      };
+      const n = await callAsync(b.recvmsg, conn, msg, 0);
+      if (n < 0) throw fail("recvmsg", this.path);
+      const control = Buffer.from(k.decode(controlPtr, k.array("uint8_t", CONTROL_LEN)) as number[]);
+      k.free(data);
+      k.free(controlPtr);
+      // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } then the fds
+      const len = Number(control.readBigUInt64LE(0));
+      const level = control.readInt32LE(8);
+      const type = control.readInt32LE(12);
+      if (len < 20 || level !== SOL_SOCKET || type !== SCM_RIGHTS)
+        throw new NativeError("recvmsg", 0, "ENOMSG", `${this.path}: no SCM_RIGHTS fd received`);
+      return control.readInt32LE(16);
+    } finally {
+      b.close(conn);
+    }
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    // shutdown wakes an accept blocked on the worker thread (close alone would not)
+    load().shutdown(this.fd, 2);
+    load().close(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** ioctl(TIOCSWINSZ): sets the terminal size of a pty. */
+export function setWindowSize(fd: number, rows: number, columns: number): void {
+  const ws = Buffer.alloc(8); // struct winsize { u16 rows, cols, xpixel, ypixel }
+  ws.writeUInt16LE(rows, 0);
+  ws.writeUInt16LE(columns, 2);
+  check(load().ioctlWinsize(fd, TIOCSWINSZ, ws), "ioctl", `TIOCSWINSZ fd ${fd}`);
+}
