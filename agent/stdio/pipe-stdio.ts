@@ -1,7 +1,7 @@
 /** Pipe stdio: the process writes into pipes whose read ends the agent buffers. */
 
+import { streamFromFd as socketFromFd } from "../../native/fd-stream.js";
 import { closeFd, pipe, setPipeSize } from "../../native/process.js";
-import { socketFromFd } from "../../native/vsock.js";
 import { OutputBuffer } from "./output-buffer.js";
 import { type ChildStdio, type ProcessStdio, type StdinState, writeStdin } from "./process-stdio.js";
 

@@ -5,7 +5,7 @@
  */
 import type { Socket } from "node:net";
 import { ConsoleSocket, setWindowSize } from "../../native/console-socket.js";
-import { socketFromFd } from "../../native/vsock.js";
+import { streamFromFd as socketFromFd } from "../../native/fd-stream.js";
 import { ContainerError } from "../container/errors.js";
 import { OutputBuffer } from "./output-buffer.js";
 import type { ProcessStdio, StdinState } from "./process-stdio.js";
