@@ -10,14 +10,15 @@ interface PipeWrap {
 }
 
 /** The socket owns the fd from here on (destroy() closes it). */
-export function streamFromFd(fd: number): Socket {
+export function streamFromFd(
+  fd: number,
+  mode: { readable: boolean; writable: boolean } = { readable: true, writable: true },
+): Socket {
   const { Pipe, constants } = (process as unknown as { binding(name: string): PipeWrap }).binding(
     "pipe_wrap",
   );
   const handle = new Pipe(constants.SOCKET);
   const err = handle.open(fd);
   if (typeof err === "number" && err < 0) throw new Error(`cannot stream fd ${fd}: uv error ${err}`);
-  return new Socket({ handle, readable: true, writable: true } as unknown as ConstructorParameters<
-    typeof Socket
-  >[0]);
+  return new Socket({ handle, ...mode } as unknown as ConstructorParameters<typeof Socket>[0]);
 }

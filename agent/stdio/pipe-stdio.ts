@@ -29,12 +29,12 @@ export function createPipeStdio(options: { stdin: boolean; bufferBytes?: number 
       childEndsOpen = false;
       for (const fd of child) if (typeof fd === "number") closeFd(fd);
     };
-    const outSocket = socketFromFd(outPipe[0]);
-    const errSocket = socketFromFd(errPipe[0]);
+    const outSocket = socketFromFd(outPipe[0], { readable: true, writable: false });
+    const errSocket = socketFromFd(errPipe[0], { readable: true, writable: false });
     stdout.attach(outSocket);
     stderr.attach(errSocket);
     if (stdinPipe) {
-      const socket = socketFromFd(stdinPipe[1]);
+      const socket = socketFromFd(stdinPipe[1], { readable: false, writable: true });
       socket.on("error", () => {
         stdin = { kind: "closed" };
       });
