@@ -71,13 +71,17 @@ async function main(): Promise<void> {
       log.warn({ service, method, code: err.code, err: err.message }, "call failed"),
   });
   registerService(server, Health, createHealthService());
-  registerAgent(server, { sharedDir: cfg.sharedFsPath, noInit, log }, {
-    setClock: (ns) => {
-      if (!noInit) setClock(ns);
+  registerAgent(
+    server,
+    { sharedDir: cfg.sharedFsPath, noInit, log },
+    {
+      setClock: (ns) => {
+        if (!noInit) setClock(ns);
+      },
+      // reply first: the response is written before the timer fires
+      destroy: (poweroff) => setTimeout(() => shutdown(log, "DestroySandbox", poweroff), 100),
     },
-    // reply first: the response is written before the timer fires
-    destroy: (poweroff) => setTimeout(() => shutdown(log, "DestroySandbox", poweroff), 100),
-  });
+  );
 
   const channel = openChannel(cfg, log);
   await channel.start((stream) => {

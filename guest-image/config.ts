@@ -42,6 +42,8 @@ export const ROOTFS_MODULES = [
   // 9p is not available: the cloud kernel is built without CONFIG_NET_9P (virtio-fs only).
   "overlay",
   "erofs",
+  // free page reporting: pages the guest frees go back to the host
+  "virtio_balloon",
 ] as const;
 
 /** Paths inside the guest root filesystem. */

@@ -49,7 +49,7 @@ export async function makeRootImage(dir: string, output: string, format: RootFor
     }
     case "erofs":
     case "erofs-lz4": {
-      const args = ["--quiet", "--all-root", `-T${fixedTime}`, "-Uclear"];
+      const args = ["--quiet", "--all-root", `-T${fixedTime}`, "-U5f8b1c2e-0a9d-4f3e-8b7a-2c1d0e9f8a7b"];
       if (format === "erofs-lz4") args.push("-zlz4hc");
       await run("mkfs.erofs", [...args, output, dir]);
       return;

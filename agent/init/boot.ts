@@ -13,7 +13,7 @@ export function channelModules(cfg: BootConfig): string[] {
 }
 
 /** Modules loaded after the channel is up, off the critical path. */
-export const LATE_MODULES = ["overlay", "virtio_net"];
+export const LATE_MODULES = ["overlay", "virtio_net", "virtio_balloon"];
 
 /** Reads the boot configuration; before /proc is mounted this mounts it first. */
 export function readBootConfig(): BootConfig {

@@ -27,6 +27,18 @@ function uptimeSeconds(): number {
   }
 }
 
+/**
+ * uname -r, read from /proc: Node's os.release() is captured when `os` loads, which for the
+ * guest agent is inside the startup snapshot taken on the build host.
+ */
+function kernelRelease(): string {
+  try {
+    return readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  } catch {
+    return release();
+  }
+}
+
 /** First line of `<executor> --version`, asked once and remembered. */
 function executorVersion(executor: string): () => Promise<string> {
   let cached: Promise<string> | undefined;
@@ -56,7 +68,7 @@ export function createHealthService(options: HealthServiceOptions = {}): Service
       return {
         agentVersion: AGENT_VERSION,
         apiVersion: AGENT_API_VERSION,
-        kernelRelease: release(),
+        kernelRelease: kernelRelease(),
         runtimeVersion: process.version,
         executorVersion: await crunVersion(),
         uptimeSeconds: uptimeSeconds(),

@@ -22,6 +22,12 @@ export interface DevVmOptions {
   lockFile?: string;
 }
 
+/** The host CPU's clock in kHz (cpu MHz of /proc/cpuinfo), what TCG's TSC runs at. */
+function hostTscKhz(): number {
+  const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
+  return Math.round(Number(mhz?.[1] ?? "2000") * 1000);
+}
+
 export class DevVm {
   readonly dir: string;
   readonly agentSocket: string;
@@ -44,6 +50,9 @@ export class DevVm {
       manifest.kernelCmdline,
       `tskata.time=${Date.now()}`,
       "tskata.hostname=tskata-vm",
+      // microvm has no HPET/PM timer: under TCG the kernel's PIT calibration of the TSC fails
+      // now and then and the boot hangs; tell it the frequency (as shim/hypervisor does)
+      microvm ? `tsc_early_khz=${hostTscKhz()}` : "",
       opts.append ?? "",
     ]
       .filter((s) => s)
@@ -56,7 +65,7 @@ export class DevVm {
       "-nographic",
       "-no-reboot",
       "-machine",
-      microvm ? "microvm,rtc=on,isa-serial=on" : "q35",
+      microvm ? "microvm,rtc=on,isa-serial=on,pit=on,pic=on" : "q35",
       "-accel",
       opts.accel ?? "tcg",
       "-cpu",
