@@ -4,6 +4,7 @@
  * dispatches.
  */
 import { readFileSync } from "node:fs";
+import { bootCheck } from "./commands/boot-check.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -12,13 +13,16 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 const USAGE = `usage: tskata <command>
 
 commands:
-  version    print the tskata version
-  help       print this help
+  boot-check [CONFIG]  boot one sandbox VM, call its agent (Health, Version), stop it
+  version              print the tskata version
+  help                 print this help
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [command] = argv;
+  const [command, ...rest] = argv;
   switch (command) {
+    case "boot-check":
+      return bootCheck(rest);
     case "version":
       process.stdout.write(`tskata ${pkg.version}\n`);
       return 0;
@@ -34,4 +38,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  const code = (err as { code?: string }).code;
+  process.stderr.write(`tskata: ${code ? `${code}: ` : ""}${(err as Error).message}\n`);
+  process.exitCode = 1;
+}
