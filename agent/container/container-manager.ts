@@ -12,6 +12,7 @@ import { isValidSignal } from "../process/exit-status.js";
 import type { Reaper } from "../process/reaper.js";
 import { type ExitInfo, SupervisedProcess } from "../process/supervised-process.js";
 import { resolveSharedRootfs } from "../spec/rootfs-path.js";
+import type { OciProcess } from "../spec/types.js";
 import { parseProcess, parseSpec } from "../spec/validate.js";
 import { createPipeStdio } from "../stdio/pipe-stdio.js";
 import type { ProcessStdio } from "../stdio/process-stdio.js";
@@ -54,6 +55,17 @@ export interface ManagerOptions {
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** The wire's stdio options completed from the spec's process (terminal, consoleSize). */
+function stdioFor(req: StdioRequest, proc: OciProcess): StdioRequest {
+  const size = proc.consoleSize;
+  return {
+    terminal: req.terminal || proc.terminal === true,
+    stdin: req.stdin,
+    rows: req.rows || size?.height || 0,
+    columns: req.columns || size?.width || 0,
+  };
+}
 
 function checkId(what: string, id: string): void {
   if (!ID.test(id))
@@ -103,30 +115,24 @@ export class ContainerManager {
     this.reserved.add(req.id);
     let bundle: Bundle | undefined;
     try {
-      const terminal = req.stdio.terminal || spec.process.terminal === true;
+      const stdio = stdioFor(req.stdio, spec.process);
       bundle = prepareBundle({
         id: req.id,
         spec,
         rootfs,
         readonly: req.rootfs.readonly,
-        terminal,
+        terminal: stdio.terminal,
         storages: req.storages,
         netns: this.sandbox.netns,
       });
       const b = bundle;
-      const { pid, process } = await this.launch(
+      const { pid, process } = await this.launch(req.id, "", b, stdio, (s, pidFile) => [
+        "create",
+        `--bundle=${b.dir}`,
+        `--pid-file=${pidFile}`,
+        ...(s.consoleSocket ? [`--console-socket=${s.consoleSocket}`] : []),
         req.id,
-        "",
-        b,
-        { ...req.stdio, terminal },
-        (stdio, pidFile) => [
-          "create",
-          `--bundle=${b.dir}`,
-          `--pid-file=${pidFile}`,
-          ...(stdio.consoleSocket ? [`--console-socket=${stdio.consoleSocket}`] : []),
-          req.id,
-        ],
-      );
+      ]);
       const container = new Container(req.id, b, process);
       this.containers.set(req.id, container);
       this.oom.track(req.id, container.cgroupDir);
@@ -202,11 +208,11 @@ export class ContainerManager {
       throw new ContainerError("ERR_PROCESS_EXISTS", `process ${execId} already exists in container ${id}`);
     c.require("exec into", ["running"]);
     const proc = parseProcess(processJson);
-    const terminal = stdio.terminal || proc.terminal === true;
-    proc.terminal = terminal;
+    const stdioReq = stdioFor(stdio, proc);
+    proc.terminal = stdioReq.terminal;
     const file = join(c.bundle.dir, `exec-${execId}.json`);
     writeFileSync(file, JSON.stringify(proc));
-    const { pid, process } = await this.launch(id, execId, c.bundle, { ...stdio, terminal }, (s, pidFile) => [
+    const { pid, process } = await this.launch(id, execId, c.bundle, stdioReq, (s, pidFile) => [
       "exec",
       "--detach",
       `--process=${file}`,

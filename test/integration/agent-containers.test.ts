@@ -125,7 +125,7 @@ const rows: Row[] = [
       s.process.terminal = true;
       s.process.consoleSize = { height: 30, width: 100 };
     },
-    stdout: /\/dev\/pts\/0\r?\n\d+ \d+\r?\n/,
+    stdout: /^\/dev\/pts\/0\r\n30 100\r\n$/,
   },
   { feature: "hostname (uts namespace)", args: ["hostname"], stdout: "box\n" },
   {
@@ -378,11 +378,44 @@ describe.skipIf(!built)("agent containers on the built guest image", () => {
     await agent.removeContainer({ containerId: "oom" });
   }, 60_000);
 
-  it("no zombies are left in the guest", async () => {
+  it("orphans of a dead container init are reaped: no zombies are left in the guest", async () => {
+    // the init dies with two children: the kernel kills them and they are re-parented to the agent
+    const r = await runContainer(
+      agent,
+      "orphans",
+      rootfs,
+      baseSpec(sh("sleep 100 & sleep 100 & exec sleep 0.3")),
+    );
+    expect(r.status).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     const spec = baseSpec(sh("ps -o stat,comm | grep -c '^Z' || true"));
     spec.linux.namespaces = spec.linux.namespaces.filter((n: { type: string }) => n.type !== "pid");
-    const r = await runContainer(agent, "zombies", rootfs, spec);
-    expect(r.stdout).toBe("0\n");
+    const check = await runContainer(agent, "zombies", rootfs, spec);
+    expect(check.stdout).toBe("0\n");
+  }, 60_000);
+
+  it("an exec with a terminal is resized by ResizeTty", async () => {
+    const id = "tty-host";
+    await create(id, baseSpec(["sleep", "60"]));
+    await agent.startContainer({ containerId: id });
+    const proc = baseSpec(sh("read line; stty size")).process;
+    await agent.execProcess({
+      containerId: id,
+      execId: "t",
+      processJson: specBytes(proc),
+      stdio: { terminal: true, ttyRows: 10, ttyColumns: 20 },
+    });
+    await agent.resizeTty({ containerId: id, execId: "t", rows: 44, columns: 132 });
+    await agent.writeStdin({ containerId: id, execId: "t", data: Buffer.from("go\n") });
+    const out = (await readAll(agent, id, "t", "stdout")).toString();
+    expect(out).toMatch(/44 132\r\n$/);
+    expect((await agent.waitProcess({ containerId: id, execId: "t" })).exitStatus).toBe(0);
+    await expectCode(
+      agent.resizeTty({ containerId: id, rows: 1, columns: 1 }),
+      Code.FAILED_PRECONDITION,
+      /no terminal/,
+    );
+    await agent.removeContainer({ containerId: id });
   }, 60_000);
 
   describe("bad input gets a clear error and changes nothing else", () => {
