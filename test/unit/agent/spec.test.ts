@@ -3,6 +3,7 @@ import { guestSpec } from "../../../agent/container/bundle.js";
 import { ContainerError } from "../../../agent/container/errors.js";
 import { WIRE_CODES } from "../../../agent/rpc/error-codes.js";
 import { resolveSharedRootfs } from "../../../agent/spec/rootfs-path.js";
+import type { OciSpec } from "../../../agent/spec/types.js";
 import { parseProcess, parseSpec } from "../../../agent/spec/validate.js";
 import { Code } from "../../../protocol/ttrpc/codes.js";
 import { baseSpec } from "../../fixtures/agent-vm.js";
@@ -87,7 +88,7 @@ describe("rootfs on the shared directory", () => {
 
 describe("guest spec rewrite", () => {
   it("points root at the bundle, cgroups under /tskata, network at the pod's namespace", () => {
-    const spec = baseSpec(["true"]);
+    const spec = baseSpec(["true"]) as OciSpec;
     const out = guestSpec(
       {
         id: "c1",
