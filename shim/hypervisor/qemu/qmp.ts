@@ -4,6 +4,7 @@
  * a close that fails every pending and future command with a typed error instead of hanging.
  */
 import { connect, type Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { HypervisorError, QmpCommandError } from "../errors.js";
 import { QmpDecoder, type QmpMessage } from "./qmp-decoder.js";
 
@@ -54,20 +55,27 @@ export class QmpClient {
     socket.on("close", () => this.close("QMP socket closed"));
   }
 
+  /**
+   * Connects and negotiates. The socket may exist before QEMU listens on it (bind, then listen),
+   * so ECONNREFUSED/ENOENT are retried until the bound.
+   */
   static async connect(path: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
     const timeoutMs = opts.timeoutMs ?? 5000;
-    const socket = connect(path);
+    const deadline = Date.now() + timeoutMs;
+    const socket = await dial(path, deadline);
     const client = new QmpClient(socket, opts.commandTimeoutMs ?? 30_000);
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new HypervisorError("QMP_TIMEOUT", `QMP handshake on ${path} timed out after ${timeoutMs} ms`),
-        );
-      }, timeoutMs);
+    const expiry = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new HypervisorError("QMP_TIMEOUT", `QMP handshake on ${path} timed out after ${timeoutMs} ms`),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
     });
     try {
-      await Promise.race([client.handshake(), deadline]);
+      await Promise.race([client.handshake(), expiry]);
       return client;
     } catch (err) {
       client.destroy();
@@ -236,5 +244,30 @@ export class QmpClient {
     for (const listener of [...this.closeListeners]) listener(reason);
     this.closeListeners.clear();
     this.eventListeners.clear();
+  }
+}
+
+const NOT_LISTENING_YET = new Set(["ECONNREFUSED", "ENOENT"]);
+
+async function dial(path: string, deadline: number): Promise<Socket> {
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const socket = connect(path);
+        socket.once("connect", () => {
+          socket.off("error", reject);
+          resolve(socket);
+        });
+        socket.once("error", reject);
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "";
+      if (!NOT_LISTENING_YET.has(code) || Date.now() >= deadline) {
+        throw new HypervisorError("QMP_CLOSED", `QMP connect to ${path} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      await sleep(5);
+    }
   }
 }

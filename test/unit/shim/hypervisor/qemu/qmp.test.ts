@@ -171,6 +171,20 @@ describe("QmpClient", () => {
     qmp.destroy();
   });
 
+  it("keeps dialling until QEMU listens (the socket file can precede listen), within the bound", async () => {
+    const late = new FakeQmp(join(dir, "late.sock"));
+    setTimeout(() => void late.listen(), 100);
+    const qmp = await QmpClient.connect(late.path, { timeoutMs: 3000 });
+    expect(qmp.version?.["major"]).toBe(7);
+    qmp.destroy();
+    late.socket?.destroy();
+    late.server.close();
+    await expect(QmpClient.connect(join(dir, "never.sock"), { timeoutMs: 100 })).rejects.toMatchObject({
+      code: "QMP_CLOSED",
+      message: expect.stringContaining("ENOENT"),
+    });
+  });
+
   it("handshake times out on a silent peer and rejects a non-QMP greeting", async () => {
     const silent = new FakeQmp(join(dir, "silent.sock"), "");
     await silent.listen();
