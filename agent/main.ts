@@ -16,6 +16,7 @@ import { guestUptimeSeconds, setClock } from "./init/clock.js";
 import { type BootConfig, parseBootConfig } from "./init/cmdline.js";
 import { loadModules } from "./init/modules.js";
 import { mountEarly } from "./init/mounts.js";
+import { watchPowerButtonWhenReady } from "./init/power-button.js";
 import { powerOff } from "./init/poweroff.js";
 import { createLogger, flushLogsSync, type Logger } from "./logger.js";
 import { createHealthService } from "./rpc/health-service.js";
@@ -94,10 +95,20 @@ async function main(): Promise<void> {
     process.on(sig, () => shutdown(log, sig, true));
   }
   if (!noInit) {
-    loadModules(LATE_MODULES).then(
-      (loaded) => log.debug({ loaded }, "late kernel modules loaded"),
-      (err: Error) => log.warn({ err: err.message }, "late kernel modules failed to load"),
-    );
+    loadModules(LATE_MODULES)
+      .then(
+        (loaded) => log.debug({ loaded }, "late kernel modules loaded"),
+        (err: Error) => log.warn({ err: err.message }, "late kernel modules failed to load"),
+      )
+      .then(() =>
+        watchPowerButtonWhenReady(
+          () => shutdown(log, "power button", true),
+          (err) => log.warn({ err: err.message }, "power button watch failed"),
+        ),
+      )
+      .then((stream) => {
+        if (stream === undefined) log.debug("no ACPI power button: poweroff only through DestroySandbox");
+      });
   }
 }
 

@@ -44,6 +44,9 @@ export const ROOTFS_MODULES = [
   "erofs",
   // free page reporting: pages the guest frees go back to the host
   "virtio_balloon",
+  // ACPI power button (QMP system_powerdown) as an input event the agent reads
+  "button",
+  "evdev",
 ] as const;
 
 /** Paths inside the guest root filesystem. */

@@ -70,6 +70,9 @@ export const SNAPSHOT_CPU_MODEL_NAME = "QEMU TCG CPU";
 export function rootfsInit(): string {
   const node = `${GUEST_PATHS.node} ${AGENT_NODE_FLAGS.join(" ")}`;
   return `#!/bin/sh
+# the agent keeps blocking reads of character devices (the virtio-serial port, the power
+# button) in libuv's thread pool: more threads than the default 4 keep file I/O flowing
+export UV_THREADPOOL_SIZE=8
 snapshot=auto
 for arg in $(cat /proc/cmdline); do
   case "$arg" in tskata.agent_snapshot=*) snapshot="\${arg#*=}" ;; esac

@@ -1,10 +1,8 @@
-import { readFileSync } from "node:fs";
 import { sethostname } from "../../native/system.js";
 import type { Logger } from "../logger.js";
 import { guestUptimeSeconds, setClockFromHost } from "./clock.js";
-import { type BootConfig, parseBootConfig } from "./cmdline.js";
+import type { BootConfig } from "./cmdline.js";
 import { loadModules } from "./modules.js";
-import { mountEarly } from "./mounts.js";
 import { mountSharedFs, sharedFsModules } from "./shared-fs.js";
 
 /** Modules the channel needs before the agent can serve. */
@@ -13,12 +11,7 @@ export function channelModules(cfg: BootConfig): string[] {
 }
 
 /** Modules loaded after the channel is up, off the critical path. */
-export const LATE_MODULES = ["overlay", "virtio_net", "virtio_balloon"];
-
-/** Reads the boot configuration; before /proc is mounted this mounts it first. */
-export function readBootConfig(): BootConfig {
-  return parseBootConfig(readFileSync("/proc/cmdline", "utf8"));
-}
+export const LATE_MODULES = ["overlay", "virtio_net", "virtio_balloon", "button", "evdev"];
 
 /**
  * PID-1 duties up to the point where the channel can open: early mounts, clock, hostname, the
@@ -39,5 +32,3 @@ export async function earlyInit(cfg: BootConfig, log: Logger): Promise<void> {
   }
   log.info({ uptime: guestUptimeSeconds() }, "early init done");
 }
-
-export { mountEarly };

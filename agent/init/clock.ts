@@ -15,10 +15,21 @@ export function wallClockFromHost(hostTimeMs: number, uptimeSeconds: number): bi
   return BigInt(hostTimeMs) * 1_000_000n + BigInt(Math.round(uptimeSeconds * 1e9));
 }
 
-/** Sets the guest clock from the boot parameter; returns the correction applied in ms. */
+/**
+ * Whether to move the clock to `fromHostNs`: host launch time + uptime and the clock the kernel
+ * read from the RTC at boot (whole seconds, so up to 1 s behind) are both lower bounds of the
+ * true time (the host read its clock before QEMU started, maybe long before). The later of the
+ * two is the better estimate, so the clock only ever moves forward here.
+ */
+export function shouldApplyHostTime(fromHostNs: bigint, guestNowNs: bigint): boolean {
+  return fromHostNs > guestNowNs;
+}
+
+/** Sets the guest clock from the boot parameter when that is later; returns the step in ms (0: kept). */
 export function setClockFromHost(hostTimeMs: number): number {
   const target = wallClockFromHost(hostTimeMs, guestUptimeSeconds());
   const before = BigInt(Date.now()) * 1_000_000n;
+  if (!shouldApplyHostTime(target, before)) return 0;
   setRealtimeClock(target);
   return Number((target - before) / 1_000_000n);
 }

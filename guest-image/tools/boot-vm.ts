@@ -4,7 +4,7 @@
  * with DestroySandbox, and prints timings as JSON.
  *
  *   node --import tsx guest-image/tools/boot-vm.ts [--image build/guest] [--machine q35|microvm]
- *     [--memory 512] [--append "..."] [--print-console]
+ *     [--memory 512] [--append "..."] [--stop destroy|powerbutton] [--print-console]
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -23,6 +23,8 @@ const { values: opts } = parseArgs({
     append: { type: "string", default: "" },
     "timeout-ms": { type: "string", default: "120000" },
     "print-console": { type: "boolean", default: false },
+    /** destroy: DestroySandbox{poweroff}; powerbutton: QMP system_powerdown */
+    stop: { type: "string", default: "destroy" },
   },
 });
 
@@ -58,7 +60,8 @@ async function main(vm: DevVm): Promise<void> {
   const memory = smaps(vm.qemuPid());
 
   const tStop = performance.now();
-  await createClient(second.client, Agent).destroySandbox({ poweroff: true }, { timeoutMs: 10_000 });
+  if (opts.stop === "powerbutton") await vm.powerButton();
+  else await createClient(second.client, Agent).destroySandbox({ poweroff: true }, { timeoutMs: 10_000 });
   const code = await Promise.race([vm.exited, new Promise((r) => setTimeout(() => r("timeout"), 20_000))]);
   const poweroffMs = Math.round(performance.now() - tStop);
   second.client.close();
@@ -72,6 +75,7 @@ async function main(vm: DevVm): Promise<void> {
     firstCheckWallMs,
     guestUptime: { agentStarting: at("agent starting"), agentListening: at("agent listening") },
     reconnectCheckMs,
+    stop: opts.stop,
     poweroffMs,
     qemuExit: code,
     qemu: memory,

@@ -32,6 +32,7 @@ export class DevVm {
   readonly dir: string;
   readonly agentSocket: string;
   readonly consoleLog: string;
+  readonly qmpSocket: string;
   /** performance.now() when QEMU itself started (after flock got the lock). */
   qemuStartedAt: number | undefined;
   readonly exited: Promise<number | null>;
@@ -43,6 +44,7 @@ export class DevVm {
     this.dir = mkdtempSync(join(tmpdir(), "tskata-devvm-"));
     this.agentSocket = join(this.dir, "agent.sock");
     this.consoleLog = join(this.dir, "console.log");
+    this.qmpSocket = join(this.dir, "qmp.sock");
     const microvm = opts.machine === "microvm";
     const bus = microvm ? "device" : "pci";
     const artifact = (key: string) => join(opts.image, manifest.artifacts[key]!.file);
@@ -92,6 +94,8 @@ export class DevVm {
       "virtserialport,chardev=agent,name=agent.0",
       "-serial",
       `file:${this.consoleLog}`,
+      "-qmp",
+      `unix:${this.qmpSocket},server=on,wait=off`,
     ];
     // its own process group, so that stop() reaches QEMU behind flock
     this.proc = spawn("flock", args, { stdio: ["ignore", "ignore", "inherit"], detached: true });
@@ -136,6 +140,36 @@ export class DevVm {
         await new Promise((r) => setTimeout(r, 10));
       }
     }
+  }
+
+  /** Presses the VM's ACPI power button (QMP system_powerdown). */
+  async powerButton(): Promise<void> {
+    const socket = net.connect(this.qmpSocket);
+    let buffered = "";
+    const replies: string[] = [];
+    let wake: (() => void) | undefined;
+    socket.on("data", (d: Buffer) => {
+      buffered += d.toString("utf8");
+      let nl = buffered.indexOf("\n");
+      while (nl >= 0) {
+        replies.push(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf("\n");
+      }
+      wake?.();
+    });
+    const next = async (): Promise<string> => {
+      while (replies.length === 0) await new Promise<void>((r) => (wake = r));
+      return replies.shift()!;
+    };
+    await next(); // greeting
+    for (const command of ["qmp_capabilities", "system_powerdown"]) {
+      socket.write(`${JSON.stringify({ execute: command })}\n`);
+      let reply = await next();
+      while (reply.includes('"event"')) reply = await next();
+      if (!reply.includes('"return"')) throw new Error(`QMP ${command}: ${reply}`);
+    }
+    socket.destroy();
   }
 
   consoleLines(): string[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { wallClockFromHost } from "../../../agent/init/clock.js";
+import { shouldApplyHostTime, wallClockFromHost } from "../../../agent/init/clock.js";
 import { DEFAULT_BOOT_CONFIG, parseBootConfig, splitCmdline } from "../../../agent/init/cmdline.js";
 import { parseMountPoints } from "../../../agent/init/mounts.js";
 import { mountsToRelease } from "../../../agent/init/poweroff.js";
@@ -51,6 +51,12 @@ describe("kernel command line", () => {
 describe("guest clock", () => {
   it("adds the guest uptime to the host's launch time", () => {
     expect(wallClockFromHost(1_000, 2.5)).toBe(3_500_000_000n);
+  });
+
+  it("only moves the clock forward (both sources are lower bounds)", () => {
+    expect(shouldApplyHostTime(10_500_000_000n, 10_000_000_000n)).toBe(true);
+    // a host time read long before QEMU started must not pull an RTC-set clock back
+    expect(shouldApplyHostTime(10_000_000_000n, 30_000_000_000n)).toBe(false);
   });
 });
 
