@@ -4,7 +4,7 @@
  * its exit after QEMU's is expected; an exit while the VM runs is a crash of the sandbox.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { VirtiofsCacheMode } from "../config/types.js";
@@ -74,7 +74,7 @@ export class Virtiofsd {
           `virtiofsd exited during start (code ${exit.code}, signal ${exit.signal}): ${daemon.stderr || "no output"}`,
         );
       }
-      if (await stat(opts.socketPath).catch(() => undefined)) return daemon;
+      if (await isListening(opts.socketPath)) return daemon;
       if (Date.now() > deadline) {
         child.kill("SIGKILL");
         throw new HypervisorError("VIRTIOFSD_FAILED", `virtiofsd did not create ${opts.socketPath} in time`);
@@ -82,4 +82,20 @@ export class Virtiofsd {
       await sleep(5);
     }
   }
+}
+
+const SO_ACCEPTCON = 0x10000;
+
+/**
+ * True once a unix socket at `path` is listening (/proc/net/unix flags). The file alone is not
+ * enough: it exists from bind(), and QEMU connecting before listen() would be refused. Probing by
+ * connecting is no option either: virtiofsd serves exactly one connection.
+ */
+export async function isListening(path: string): Promise<boolean> {
+  const table = await readFile("/proc/net/unix", "utf8").catch(() => "");
+  for (const line of table.split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[7] === path && (Number.parseInt(fields[3] ?? "0", 16) & SO_ACCEPTCON) !== 0) return true;
+  }
+  return false;
 }
