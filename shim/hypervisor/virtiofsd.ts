@@ -39,6 +39,11 @@ export class Virtiofsd {
     return this.child.pid!;
   }
 
+  /** SIGKILLs the daemon (used when its VM never came up). */
+  kill(): void {
+    this.child.kill("SIGKILL");
+  }
+
   get stderr(): string {
     return this.stderrTail.trim();
   }

@@ -4,7 +4,7 @@
  * the guest runs. Any failure tears down whatever was already started before the error leaves.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { AgentTransport } from "../../agent-client/transport/transport.js";
@@ -48,17 +48,20 @@ export class QemuHypervisor implements Hypervisor {
     let qemu: Spawned | undefined;
     let qmp: QmpClient | undefined;
     try {
-      if (plan.sharedFs.kind === "virtio-fs") {
-        virtiofsd = await Virtiofsd.start({
-          path: this.config.hypervisor.virtiofsdPath,
-          socketPath: plan.sharedFs.socketPath,
-          sharedDir: plan.sharedFs.directory,
-          cache: this.config.hypervisor.virtiofsCache,
-          log,
-        });
-        await resources.addProcess("virtiofsd", virtiofsd.pid);
-      }
+      // A vsock guest CID another VM holds makes QEMU fail at start: retry with a fresh CID, and a
+      // fresh virtiofsd (the failed QEMU may have used up its single connection).
       for (let attempt = 1; ; attempt++) {
+        if (plan.sharedFs.kind === "virtio-fs") {
+          await rm(plan.sharedFs.socketPath, { force: true });
+          virtiofsd = await Virtiofsd.start({
+            path: this.config.hypervisor.virtiofsdPath,
+            socketPath: plan.sharedFs.socketPath,
+            sharedDir: plan.sharedFs.directory,
+            cache: this.config.hypervisor.virtiofsCache,
+            log,
+          });
+          await resources.addProcess("virtiofsd", virtiofsd.pid);
+        }
         qemu = this.spawnQemu(plan, log);
         await resources.addProcess("qemu", qemu.child.pid!);
         try {
@@ -68,6 +71,9 @@ export class QemuHypervisor implements Hypervisor {
           const channel = plan.channel;
           const cidTaken = channel.kind === "vsock" && /guest.cid/i.test(qemu.stderr());
           if (!cidTaken || attempt >= CID_ATTEMPTS) throw err;
+          log.info({ guestCid: channel.guestCid }, "vsock guest CID taken, retrying with another");
+          virtiofsd?.kill();
+          await virtiofsd?.exited;
           plan.channel = { ...channel, guestCid: randomGuestCid() };
         }
       }
@@ -99,6 +105,7 @@ export class QemuHypervisor implements Hypervisor {
     } catch (err) {
       qmp?.destroy();
       qemu?.child.kill("SIGKILL");
+      virtiofsd?.kill();
       if (qemu) await within(qemu.exited, 2000);
       await resources
         .teardown()
