@@ -84,6 +84,7 @@ export class ContainerManager {
   async createSandbox(spec: SandboxSpec): Promise<void> {
     if (this.sandbox.kind === "ready")
       throw new ContainerError("ERR_SANDBOX_EXISTS", `sandbox ${this.sandbox.id} already exists`);
+    this.o.reaper.start();
     this.sandbox = await createSandbox(spec, this.o.noInit === true);
   }
 

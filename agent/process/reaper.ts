@@ -52,8 +52,15 @@ export class Reaper {
     this.wait = options.wait ?? waitpidNoHang;
   }
 
-  /** Becomes the child subreaper and starts listening for SIGCHLD. */
+  private started = false;
+
+  /**
+   * Becomes the child subreaper and starts listening for SIGCHLD; later calls do nothing. Called
+   * before the first container is created, not at boot (koffi stays off the boot path).
+   */
   start(subreaper = true): void {
+    if (this.started) return;
+    this.started = true;
     if (subreaper) setChildSubreaper();
     process.on("SIGCHLD", this.onSigchld);
     this.timer = setInterval(() => this.sweep(), this.options.pollMs ?? 1000);
@@ -61,6 +68,7 @@ export class Reaper {
   }
 
   stop(): void {
+    this.started = false;
     process.off("SIGCHLD", this.onSigchld);
     if (this.timer) clearInterval(this.timer);
   }

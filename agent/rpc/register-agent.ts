@@ -23,8 +23,6 @@ export function registerAgent(
   const reaper = new Reaper({
     onOrphanReaped: (pid, t) => options.log.debug({ pid, t }, "reaped orphan"),
   });
-  // outside a VM (development) the agent is no subreaper; containers still work while crun waits
-  reaper.start(!options.noInit);
   const manager = new ContainerManager({
     crun: new Crun(),
     reaper,
