@@ -378,6 +378,27 @@ describe.skipIf(!built)("agent containers on the built guest image", () => {
     await agent.removeContainer({ containerId: "oom" });
   }, 60_000);
 
+  it("UpdateContainer changes a running container's limits; StatsContainer reads them back", async () => {
+    const id = "update";
+    await create(id, baseSpec(["sleep", "60"]));
+    await agent.startContainer({ containerId: id });
+    await agent.updateContainer({
+      containerId: id,
+      resourcesJson: Buffer.from(JSON.stringify({ pids: { limit: 7 }, memory: { limit: 48 * 1024 * 1024 } })),
+    });
+    const stats = await agent.statsContainer({ containerId: id });
+    expect(stats.pids).toMatchObject({ limit: 7n, current: 1n });
+    expect(stats.memory?.limit).toBe(48n * 1024n * 1024n);
+    expect(stats.memory?.usage).toBeGreaterThan(0n);
+    expect(stats.cpu?.usageUsec).toBeGreaterThan(0n);
+    await expectCode(
+      agent.updateContainer({ containerId: id, resourcesJson: Buffer.from("[]") }),
+      Code.INVALID_ARGUMENT,
+      /resources: must be an object/,
+    );
+    await agent.removeContainer({ containerId: id });
+  }, 60_000);
+
   it("orphans of a dead container init are reaped: no zombies are left in the guest", async () => {
     // the init dies with two children: the kernel kills them and they are re-parented to the agent
     const r = await runContainer(
