@@ -65,7 +65,7 @@ export const SNAPSHOT_CPU_MODEL_NAME = "QEMU TCG CPU";
  * exits with its status, so the kernel halts the VM (panic=-1 reboots, QEMU -no-reboot exits).
  * On the CPU the snapshot was taken for the agent starts from it; on any other CPU (KVM's
  * `-cpu host`) from the bundle. tskata.agent_snapshot=on|off on the kernel command line decides
- * instead.
+ * instead. tskata.debug_console=TTY starts a busybox shell on /dev/TTY beside the agent.
  */
 export function rootfsInit(): string {
   const node = `${GUEST_PATHS.node} ${AGENT_NODE_FLAGS.join(" ")}`;
@@ -74,9 +74,17 @@ export function rootfsInit(): string {
 # button) in libuv's thread pool: more threads than the default 4 keep file I/O flowing
 export UV_THREADPOOL_SIZE=8
 snapshot=auto
+debug_console=
 for arg in $(cat /proc/cmdline); do
-  case "$arg" in tskata.agent_snapshot=*) snapshot="\${arg#*=}" ;; esac
+  case "$arg" in
+    tskata.agent_snapshot=*) snapshot="\${arg#*=}" ;;
+    tskata.debug_console=*) debug_console="\${arg#*=}" ;;
+  esac
 done
+# debug console: a busybox shell on the given tty (e.g. ttyS0 with a socket chardev, or hvc0)
+if [ -n "$debug_console" ] && [ -c "/dev/$debug_console" ]; then
+  setsid -c sh -i </dev/"$debug_console" >/dev/"$debug_console" 2>&1 &
+fi
 if [ "$snapshot" = auto ]; then
   snapshot=off
   if grep -q -m1 "^model name.*${SNAPSHOT_CPU_MODEL_NAME}" /proc/cpuinfo; then snapshot=on; fi
