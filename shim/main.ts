@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /**
  * containerd-shim-tskata-v2: the binary containerd runs for runtime io.containerd.tskata.v2.
- * This entry only parses the launch command line and dispatches; the Task service, the sandbox
- * and the start/delete protocol live in their own modules.
+ * `start` finds or launches the pod's shim and prints its address, `delete` cleans up after a
+ * dead shim, and no action serves the Task API (the daemon `start` spawns).
  */
-import { parseShimFlags, ShimFlagError } from "./launch/flags.js";
+import { fileURLToPath } from "node:url";
+import { deleteShim } from "./launch/delete.js";
+import { parseShimFlags, ShimFlagError, type ShimFlags } from "./launch/flags.js";
+import { serveShim } from "./launch/serve.js";
+import { startShim } from "./launch/start.js";
 
-function main(argv: readonly string[]): number {
-  let flags: ReturnType<typeof parseShimFlags>;
+async function main(argv: readonly string[]): Promise<number> {
+  let flags: ShimFlags;
   try {
     flags = parseShimFlags(argv);
   } catch (err) {
@@ -17,12 +21,31 @@ function main(argv: readonly string[]): number {
     }
     throw err;
   }
-  // The Task service (start, delete, serve) is the subject of the shim issue; until it lands
-  // this binary refuses clearly instead of pretending to run a task.
-  process.stderr.write(
-    `containerd-shim-tskata-v2: action ${flags.action} for ${flags.namespace}/${flags.id} is not supported by this build yet (the Task service is not implemented)\n`,
-  );
-  return 1;
+  switch (flags.action) {
+    case "start":
+      process.stdout.write(await startShim(flags, fileURLToPath(import.meta.url)));
+      return 0;
+    case "delete": {
+      const res = await deleteShim(flags, (msg) => process.stderr.write(`${msg}\n`));
+      process.stdout.write(res);
+      return 0;
+    }
+    case "serve":
+      if (flags.socket === "") {
+        process.stderr.write("containerd-shim-tskata-v2: serving needs -socket (it is started by `start`)\n");
+        return 2;
+      }
+      await serveShim(flags);
+      return -1;
+  }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`containerd-shim-tskata-v2: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

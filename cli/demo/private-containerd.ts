@@ -1,5 +1,5 @@
 /**
- * A private containerd (Debian's 1.6) for tests: its own root, state and sockets under a temp
+ * A private containerd (Debian's 1.6) for tests and the demo: its own root, state and sockets under a temp
  * dir, started by the test and stopped by its PID.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
@@ -23,7 +23,14 @@ export interface ContainerdFixture {
   stop(): Promise<void>;
 }
 
-export async function startContainerd(extraConfig = ""): Promise<ContainerdFixture> {
+export interface ContainerdOptions {
+  /** Extra TOML appended to the generated config. */
+  extraConfig?: string;
+  /** Directories put first on containerd's PATH (where it finds shim binaries). */
+  pathPrefix?: string[];
+}
+
+export async function startContainerd(opts: ContainerdOptions = {}): Promise<ContainerdFixture> {
   const dir = mkdtempSync(join(tmpdir(), "tskata-ctrd-"));
   const grpcAddress = join(dir, "containerd.sock");
   const ttrpcAddress = join(dir, "containerd.sock.ttrpc");
@@ -39,13 +46,14 @@ export async function startContainerd(extraConfig = ""): Promise<ContainerdFixtu
       `  address = "${grpcAddress}"`,
       "[ttrpc]",
       `  address = "${ttrpcAddress}"`,
-      extraConfig,
+      opts.extraConfig ?? "",
     ].join("\n"),
   );
   const logFile = join(dir, "containerd.log");
   const out = openSync(logFile, "a");
   const child = spawn("containerd", ["--config", config, "--log-level", "debug"], {
     stdio: ["ignore", out, out],
+    env: { ...process.env, PATH: [...(opts.pathPrefix ?? []), process.env["PATH"] ?? ""].join(":") },
   });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const ctr = async (args: string[], opts: { timeoutMs?: number } = {}) => {

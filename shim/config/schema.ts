@@ -44,6 +44,7 @@ export const SCHEMA: Record<"hypervisor" | "agent" | "runtime", SectionSpec> = {
     virtiofs_cache: { kind: "enum", default: "auto", values: VIRTIOFS_CACHE_MODES },
     agent_transport: { kind: "enum", default: "auto", values: AGENT_TRANSPORTS },
     free_page_reporting: { kind: "bool", default: true },
+    tcg_tb_size_mib: { kind: "int", default: 0, min: 0, max: 4096 },
     kvm_probe_timeout_ms: { kind: "int", default: 5000, min: 500, max: 120_000 },
     stop_timeout_ms: { kind: "int", default: 5000, min: 0, max: 600_000 },
   },

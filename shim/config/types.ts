@@ -41,6 +41,8 @@ export interface HypervisorConfig {
   agentTransport: AgentTransportSetting;
   /** virtio-balloon free page reporting (freed guest memory goes back to the host). */
   freePageReporting: boolean;
+  /** TCG translation cache size in MiB (0 = QEMU's default); caps QEMU's memory under TCG. */
+  tcgTbSizeMib: number;
   /** Bound on the KVM usability probe (a real guest-kernel boot under KVM). */
   kvmProbeTimeoutMs: number;
   /** Bound on a graceful guest poweroff before QEMU is told to quit. */

@@ -189,6 +189,7 @@ export function validateConfig(raw: unknown, opts: ValidateOptions): TskataConfi
       virtiofsCache: h["virtiofs_cache"] as VirtiofsCacheMode,
       agentTransport: h["agent_transport"] as AgentTransportSetting,
       freePageReporting: h["free_page_reporting"] === true,
+      tcgTbSizeMib: Number(h["tcg_tb_size_mib"]),
       kvmProbeTimeoutMs: Number(h["kvm_probe_timeout_ms"]),
       stopTimeoutMs: Number(h["stop_timeout_ms"]),
     },

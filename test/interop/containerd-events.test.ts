@@ -6,13 +6,13 @@
 import { connect } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ContainerdFixture, startContainerd } from "../../cli/demo/private-containerd.js";
 import { TaskExitSchema } from "../../protocol/generated/containerd/events/task_pb.js";
 import { Events } from "../../protocol/generated/containerd/services/events/ttrpc/v1/events_pb.js";
 import { Client } from "../../protocol/ttrpc/client.js";
 import { Code } from "../../protocol/ttrpc/codes.js";
 import { TtrpcError } from "../../protocol/ttrpc/errors.js";
 import { createClient } from "../../protocol/ttrpc/service.js";
-import { type ContainerdFixture, startContainerd } from "../support/containerd.js";
 
 async function dial(path: string): Promise<Client> {
   const sock = connect(path);

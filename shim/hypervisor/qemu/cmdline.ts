@@ -44,7 +44,7 @@ export function qemuArgs(plan: VmPlan): QemuArg[] {
   const args: QemuArg[] = [
     new BaseArgs(plan.sandboxId),
     machine,
-    new AccelArg(plan.accel),
+    new AccelArg(plan.accel, plan.tcgTbSizeMib),
     new CpuArg(plan.cpuModel, plan.accel, plan.vcpus),
     memory,
     new KernelArg(plan.kernel, plan.initrd, kernelParams(plan)),

@@ -58,6 +58,7 @@ export async function planVm(
     kernelParams: h.kernelParams,
     hostTimeMs: Date.now(),
     freePageReporting: h.freePageReporting,
+    tcgTbSizeMib: h.tcgTbSizeMib,
     tscKhz: h.machineType === "microvm" && accel.accel === "tcg" ? await hostTscKhz() : undefined,
     consoleLog: paths.consoleLog,
     qmpSocket: paths.qmpSocket,

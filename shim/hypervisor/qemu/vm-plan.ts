@@ -32,6 +32,8 @@ export interface VmPlan {
   hostTimeMs: number;
   /** Attach a virtio-balloon that returns freed guest pages to the host. */
   freePageReporting: boolean;
+  /** TCG translation cache in MiB; 0 = QEMU's default. */
+  tcgTbSizeMib: number;
   consoleLog: string;
   qmpSocket: string;
   channel: ChannelPlan;

@@ -1,0 +1,40 @@
+/**
+ * `delete`: containerd's cleanup after a shim died. Unmounts what the dead shim mounted in its
+ * sandbox, stops the VM and virtiofsd it recorded, removes the sandbox directory, and answers a
+ * DeleteResponse (exit 137, now) on stdout like runc's shim.
+ */
+import { rmSync } from "node:fs";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { UmountFlags, umount } from "../../native/mount.js";
+import { DeleteResponseSchema } from "../../protocol/generated/containerd/task/v2/shim_pb.js";
+import { loadConfig } from "../config/load.js";
+import { cleanupSandbox, mountsBelow, sandboxPaths } from "../hypervisor/sandbox-resources.js";
+import { bundleGroupId } from "./bundle-group.js";
+import type { ShimFlags } from "./flags.js";
+
+export async function deleteShim(flags: ShimFlags, warn: (msg: string) => void): Promise<Uint8Array> {
+  const bundle = flags.bundle || process.cwd();
+  const sandboxId = bundleGroupId(bundle, flags.id);
+  try {
+    const config = loadConfig();
+    const paths = sandboxPaths(config.runtime.stateDir, sandboxId);
+    const mounts = (await mountsBelow(paths.dir)).sort((a, b) => b.length - a.length);
+    for (const m of mounts) {
+      try {
+        umount(m, UmountFlags.DETACH);
+      } catch (err) {
+        warn(`unmount ${m}: ${(err as Error).message}`);
+      }
+    }
+    const report = await cleanupSandbox(config.runtime.stateDir, sandboxId);
+    if (!report) rmSync(paths.dir, { recursive: true, force: true });
+    for (const p of report?.processes ?? []) warn(`sandbox ${sandboxId}: ${p.role} ${p.pid}: ${p.outcome}`);
+  } catch (err) {
+    warn(`cleaning up sandbox ${sandboxId}: ${(err as Error).message}`);
+  }
+  return toBinary(
+    DeleteResponseSchema,
+    create(DeleteResponseSchema, { pid: 0, exitStatus: 137, exitedAt: timestampFromMs(Date.now()) }),
+  );
+}

@@ -1,0 +1,32 @@
+/** Domain errors → the ttrpc status codes containerd maps to its errdefs. */
+import { Code } from "../../protocol/ttrpc/codes.js";
+import { TtrpcError } from "../../protocol/ttrpc/errors.js";
+import { ConfigError } from "../config/errors.js";
+import { HypervisorError } from "../hypervisor/errors.js";
+import { StdioUriError } from "../io/stdio-uri.js";
+import { ProcessStateError } from "../process/state.js";
+import { RootfsError } from "../rootfs/rootfs.js";
+import { TaskError, type TaskErrorCode } from "../task/errors.js";
+
+const TASK_CODES: Record<TaskErrorCode, Code> = {
+  TASK_NOT_FOUND: Code.NOT_FOUND,
+  TASK_EXISTS: Code.ALREADY_EXISTS,
+  TASK_INVALID: Code.INVALID_ARGUMENT,
+  TASK_WRONG_STATE: Code.FAILED_PRECONDITION,
+  PROCESS_FINISHED: Code.NOT_FOUND,
+  TASK_UNSUPPORTED: Code.UNIMPLEMENTED,
+};
+
+export function toTtrpcStatus(err: unknown): TtrpcError {
+  if (err instanceof TtrpcError) return err;
+  if (err instanceof TaskError) return new TtrpcError(TASK_CODES[err.code], err.message);
+  if (err instanceof ProcessStateError) return new TtrpcError(Code.FAILED_PRECONDITION, err.message);
+  if (err instanceof StdioUriError || err instanceof ConfigError) {
+    return new TtrpcError(Code.INVALID_ARGUMENT, err.message);
+  }
+  if (err instanceof RootfsError) return new TtrpcError(Code.INVALID_ARGUMENT, err.message);
+  if (err instanceof HypervisorError) {
+    return new TtrpcError(Code.UNAVAILABLE, `sandbox VM: ${err.code}: ${err.message}`);
+  }
+  return new TtrpcError(Code.UNKNOWN, err instanceof Error ? err.message : String(err));
+}

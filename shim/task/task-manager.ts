@@ -1,0 +1,455 @@
+/**
+ * The pod's tasks: containers and their processes, the sandbox VM they run in (booted with the
+ * first container, stopped with the last), and the events containerd hears about them. Each
+ * method is one Task RPC in domain terms; the Task service converts wire messages and errors.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { Logger } from "pino";
+import type { Mount } from "../../protocol/generated/containerd/types/mount_pb.js";
+import type { TskataConfig } from "../config/types.js";
+import type { EventPublisher } from "../events/publisher.js";
+import { deleted, type ExitInfo, paused, resumed, started } from "../process/state.js";
+import { mountRootfs, unmountRootfs } from "../rootfs/rootfs.js";
+import { ensureSharedMount } from "../rootfs/shared-mount.js";
+import { Sandbox } from "../sandbox/sandbox.js";
+import { guestSpec, type OciSpec } from "../spec/guest-spec.js";
+import { type Container, processOf } from "./container.js";
+import { invalid, notFound, TaskError } from "./errors.js";
+import { IoBridge, type ProcessIo, parseProcessIo } from "./io-bridge.js";
+import { ShimProcess } from "./shim-process.js";
+
+export interface TaskManagerOptions {
+  namespace: string;
+  sandboxId: string;
+  events: EventPublisher;
+  log: Logger;
+  loadConfig(configPath: string | undefined): TskataConfig;
+  /** Called when the last container is gone and the sandbox stopped. */
+  onEmpty?: () => void;
+}
+
+export interface CreateInput {
+  id: string;
+  bundle: string;
+  rootfs: readonly Mount[];
+  io: ProcessIo;
+  configPath: string | undefined;
+}
+
+/** Exit status reported for processes whose VM died under them (SIGKILL). */
+const VM_DIED_STATUS = 128 + 9;
+
+export class TaskManager {
+  private readonly containers = new Map<string, Container>();
+  private sandbox: Sandbox | undefined;
+  private starting: Promise<Sandbox> | undefined;
+
+  constructor(private readonly opts: TaskManagerOptions) {}
+
+  get size(): number {
+    return this.containers.size;
+  }
+
+  async create(input: CreateInput): Promise<number> {
+    const { id, bundle } = input;
+    if (id === "" || id.includes("/") || id === "." || id === "..")
+      throw invalid(`task id ${JSON.stringify(id)} is invalid`);
+    if (this.containers.has(id)) throw new TaskError("TASK_EXISTS", `task ${id}: already exists`);
+    const hostSpec = readBundleSpec(bundle);
+    parseProcessIo(input.io);
+    if (input.rootfs.length === 0 && !existsSync(join(bundle, "rootfs"))) {
+      throw invalid(
+        `bundle ${bundle}: no rootfs mounts were given and ${join(bundle, "rootfs")} does not exist`,
+      );
+    }
+    const { spec, volumes, readonlyRootfs } = guestSpec(hostSpec, id);
+    for (const v of volumes) {
+      if (!existsSync(v.hostSource)) throw invalid(`mount source ${v.hostSource} does not exist`);
+    }
+
+    const sandbox = await this.ensureSandbox(input.configPath);
+    const dir = join(sandbox.sharedDir, id);
+    const rootfs = join(dir, "rootfs");
+    const init = new ShimProcess("init", id, "", input.io, undefined);
+    const c: Container = { id, bundle, init, execs: new Map(), dir, rootfs, volumes: [] };
+    let agentCreated = false;
+    try {
+      mountRootfs(
+        input.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })),
+        join(bundle, "rootfs"),
+        rootfs,
+      );
+      for (const v of volumes) {
+        const target = join(sandbox.sharedDir, v.shareRelPath);
+        mountRootfs(
+          [{ type: "bind", source: v.hostSource, options: ["rbind", ...(v.readonly ? ["ro"] : [])] }],
+          "",
+          target,
+        );
+        c.volumes.push(target);
+      }
+      const { pid } = await sandbox.agent.createContainer(
+        {
+          containerId: id,
+          ociSpecJson: new TextEncoder().encode(JSON.stringify(spec)),
+          rootfs: { source: { case: "sharedDir", value: `${id}/rootfs` }, readonly: readonlyRootfs },
+          stdio: { terminal: input.io.terminal, stdin: input.io.stdin !== "" },
+        },
+        { timeoutMs: 60_000 },
+      );
+      agentCreated = true;
+      init.io = await IoBridge.open(
+        sandbox.agent,
+        { containerId: id, execId: "" },
+        input.io,
+        this.opts.namespace,
+        this.opts.log,
+      );
+      init.state = { kind: "created", pid };
+      this.containers.set(id, c);
+    } catch (err) {
+      if (agentCreated) await sandbox.agent.removeContainer({ containerId: id }).catch(() => {});
+      this.releaseMounts(c);
+      if (this.containers.size === 0) await this.stopSandbox();
+      throw err;
+    }
+    this.opts.events.publish("/tasks/create", {
+      containerId: id,
+      bundle,
+      rootfs: input.rootfs.map((m) => ({
+        type: m.type,
+        source: m.source,
+        target: m.target,
+        options: m.options,
+      })),
+      io: {
+        stdin: input.io.stdin,
+        stdout: input.io.stdout,
+        stderr: input.io.stderr,
+        terminal: input.io.terminal,
+      },
+      pid: init.pid,
+    });
+    return init.pid;
+  }
+
+  async start(id: string, execId: string): Promise<number> {
+    const c = this.container(id);
+    const p = this.process(c, execId);
+    const agent = this.requireSandbox().agent;
+    if (p.kind === "init") {
+      p.state = started(p.state, p.pid);
+      try {
+        const { pid } = await agent.startContainer({ containerId: id }, { timeoutMs: 60_000 });
+        p.state = { kind: "running", pid };
+      } catch (err) {
+        p.state = { kind: "created", pid: p.pid };
+        throw err;
+      }
+      this.track(p);
+      this.opts.events.publish("/tasks/start", { containerId: id, pid: p.pid });
+      return p.pid;
+    }
+    c.init.assert("exec");
+    p.state = started(p.state, 0);
+    try {
+      const { pid } = await agent.execProcess(
+        {
+          containerId: id,
+          execId,
+          processJson: p.processJson!,
+          stdio: { terminal: p.stdio.terminal, stdin: p.stdio.stdin !== "" },
+        },
+        { timeoutMs: 60_000 },
+      );
+      p.state = { kind: "running", pid };
+      p.io = await IoBridge.open(
+        agent,
+        { containerId: id, execId },
+        p.stdio,
+        this.opts.namespace,
+        this.opts.log,
+      );
+    } catch (err) {
+      p.state = { kind: "created", pid: 0 };
+      throw err;
+    }
+    this.track(p);
+    this.opts.events.publish("/tasks/exec-started", { containerId: id, execId, pid: p.pid });
+    return p.pid;
+  }
+
+  async exec(id: string, execId: string, io: ProcessIo, processJson: Uint8Array): Promise<void> {
+    const c = this.container(id);
+    if (execId === "") throw invalid(`task ${id}: exec id is required`);
+    if (c.execs.has(execId))
+      throw new TaskError("TASK_EXISTS", `exec ${execId} of task ${id}: already exists`);
+    c.init.assert("exec");
+    parseProcessIo(io);
+    c.execs.set(execId, new ShimProcess("exec", id, execId, io, processJson));
+    this.opts.events.publish("/tasks/exec-added", { containerId: id, execId });
+  }
+
+  async delete(id: string, execId: string): Promise<{ pid: number; exit: ExitInfo }> {
+    const c = this.container(id);
+    const p = this.process(c, execId);
+    if (p.kind === "exec") {
+      p.state = deleted(p.state);
+      p.io?.dispose();
+      c.execs.delete(execId);
+      return { pid: p.pid, exit: exitOf(p) };
+    }
+    for (const e of c.execs.values()) {
+      if (e.state.kind === "running")
+        throw new TaskError("TASK_WRONG_STATE", `task ${id}: exec ${e.execId} is still running`);
+    }
+    p.state = deleted(p.state);
+    const exit = exitOf(p);
+    if (this.sandbox) {
+      await this.sandbox.agent
+        .removeContainer({ containerId: id }, { timeoutMs: 30_000 })
+        .catch((err: unknown) => {
+          this.opts.log.warn({ err, id }, "agent could not remove the container");
+        });
+    }
+    p.io?.dispose();
+    for (const e of c.execs.values()) e.io?.dispose();
+    this.releaseMounts(c);
+    this.containers.delete(id);
+    this.opts.events.publish("/tasks/delete", {
+      containerId: id,
+      id,
+      pid: p.pid,
+      exitStatus: exit.status,
+      exitedAt: timestamp(exit.at),
+    });
+    if (this.containers.size === 0) {
+      await this.stopSandbox();
+      this.opts.onEmpty?.();
+    }
+    return { pid: p.pid, exit };
+  }
+
+  async kill(id: string, execId: string, signal: number, all: boolean): Promise<void> {
+    const c = this.container(id);
+    const p = this.process(c, execId);
+    if (signal < 1 || signal > 64) throw invalid(`signal ${signal} is out of range (1-64)`);
+    if (p.state.kind === "stopped" || p.state.kind === "deleted") {
+      throw new TaskError("PROCESS_FINISHED", `process ${p.id} of task ${id}: process already finished`);
+    }
+    p.assert("kill");
+    if (p.kind === "exec" && p.state.kind === "created")
+      throw invalid(`exec ${execId} of task ${id} was not started`);
+    await this.requireSandbox().agent.signalProcess(
+      { containerId: id, execId, signal, all },
+      { timeoutMs: 10_000 },
+    );
+  }
+
+  async pause(id: string): Promise<void> {
+    const c = this.container(id);
+    c.init.state = paused(c.init.state, "init");
+    try {
+      await this.requireSandbox().agent.pauseContainer({ containerId: id }, { timeoutMs: 30_000 });
+    } catch (err) {
+      c.init.state = resumed(c.init.state, "init");
+      throw err;
+    }
+    this.opts.events.publish("/tasks/paused", { containerId: id });
+  }
+
+  async resume(id: string): Promise<void> {
+    const c = this.container(id);
+    c.init.state = resumed(c.init.state, "init");
+    try {
+      await this.requireSandbox().agent.resumeContainer({ containerId: id }, { timeoutMs: 30_000 });
+    } catch (err) {
+      c.init.state = paused(c.init.state, "init");
+      throw err;
+    }
+    this.opts.events.publish("/tasks/resumed", { containerId: id });
+  }
+
+  closeIO(id: string, execId: string): void {
+    const p = this.process(this.container(id), execId);
+    p.assert("close stdin of");
+    p.io?.closeStdin();
+  }
+
+  async resize(id: string, execId: string, width: number, height: number): Promise<void> {
+    const p = this.process(this.container(id), execId);
+    p.assert("resize");
+    if (!p.stdio.terminal) throw invalid(`process ${p.id} of task ${id} has no terminal`);
+    if (p.state.kind === "stopped") return;
+    await this.requireSandbox().agent.resizeTty({ containerId: id, execId, rows: height, columns: width });
+  }
+
+  async update(id: string, resourcesJson: Uint8Array): Promise<void> {
+    const c = this.container(id);
+    c.init.assert("update");
+    await this.requireSandbox().agent.updateContainer(
+      { containerId: id, resourcesJson },
+      { timeoutMs: 30_000 },
+    );
+  }
+
+  async pids(id: string): Promise<number[]> {
+    const c = this.container(id);
+    c.init.assert("list processes of");
+    if (c.init.state.kind === "stopped") return [];
+    const res = await this.requireSandbox().agent.listProcesses({ containerId: id }, { timeoutMs: 10_000 });
+    return res.processes.map((p) => p.pid);
+  }
+
+  async stats(id: string) {
+    this.container(id);
+    return this.requireSandbox().agent.statsContainer({ containerId: id }, { timeoutMs: 10_000 });
+  }
+
+  wait(id: string, execId: string): Promise<ExitInfo> {
+    return this.process(this.container(id), execId).exit;
+  }
+
+  /** The process and its container, for State. */
+  lookup(id: string, execId: string): { container: Container; process: ShimProcess } {
+    const container = this.container(id);
+    return { container, process: this.process(container, execId) };
+  }
+
+  /** Stops the sandbox whatever runs in it (shim shutdown with now=true). */
+  async destroy(): Promise<void> {
+    for (const c of this.containers.values()) {
+      for (const p of [c.init, ...c.execs.values()]) p.io?.dispose();
+      this.releaseMounts(c);
+    }
+    this.containers.clear();
+    await this.stopSandbox();
+  }
+
+  private container(id: string): Container {
+    const c = this.containers.get(id);
+    if (!c) throw notFound(`task ${id}`);
+    return c;
+  }
+
+  private process(c: Container, execId: string): ShimProcess {
+    const p = processOf(c, execId);
+    if (!p) throw notFound(`exec ${execId} of task ${c.id}`);
+    return p;
+  }
+
+  private requireSandbox(): Sandbox {
+    if (!this.sandbox)
+      throw new TaskError("TASK_WRONG_STATE", `sandbox ${this.opts.sandboxId} is not running`);
+    return this.sandbox;
+  }
+
+  private async ensureSandbox(configPath: string | undefined): Promise<Sandbox> {
+    if (this.sandbox) return this.sandbox;
+    this.starting ??= (async () => {
+      const config = this.opts.loadConfig(configPath);
+      // Mounts made under the sandboxes dir after a VM started must reach virtiofsd's namespace.
+      ensureSharedMount(join(config.runtime.stateDir, "sandboxes"));
+      const sandbox = await Sandbox.start({ id: this.opts.sandboxId, config, log: this.opts.log });
+      this.sandbox = sandbox;
+      void sandbox.exited.then((exit) => {
+        if (this.sandbox !== sandbox) return;
+        this.sandbox = undefined;
+        if (!exit.expected) this.onSandboxDied(exit.reason);
+      });
+      return sandbox;
+    })().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async stopSandbox(): Promise<void> {
+    const sandbox = this.sandbox;
+    this.sandbox = undefined;
+    if (sandbox) await sandbox.stop();
+  }
+
+  /** The VM died: every live process is reported exited (128+9) so no Wait hangs. */
+  private onSandboxDied(reason: string): void {
+    this.opts.log.error({ reason }, "sandbox VM died");
+    for (const c of this.containers.values()) {
+      for (const p of [c.init, ...c.execs.values()]) {
+        if (p.state.kind === "running" || p.state.kind === "paused" || p.state.kind === "created") {
+          this.reportExit(p, { status: VM_DIED_STATUS, at: Date.now() });
+        }
+      }
+    }
+  }
+
+  /** Follows a started process to its exit: output drained first, then state, event, waiters. */
+  private track(p: ShimProcess): void {
+    const agent = this.requireSandbox().agent;
+    void (async () => {
+      let exit: ExitInfo = { status: VM_DIED_STATUS, at: Date.now() };
+      try {
+        const w = await agent.waitProcess({ containerId: p.containerId, execId: p.execId });
+        exit = { status: w.exitStatus, at: w.exitedAt ? timestampDate(w.exitedAt).getTime() : Date.now() };
+      } catch (err) {
+        this.opts.log.warn({ err, id: p.id }, "waiting for the process failed; reporting it killed");
+      }
+      await p.io?.outputDone;
+      this.reportExit(p, exit);
+    })();
+  }
+
+  private reportExit(p: ShimProcess, exit: ExitInfo): void {
+    if (p.state.kind === "stopped" || p.state.kind === "deleted") return;
+    p.markExited(exit);
+    this.opts.events.publish("/tasks/exit", {
+      containerId: p.containerId,
+      id: p.id,
+      pid: p.pid,
+      exitStatus: exit.status,
+      exitedAt: timestamp(exit.at),
+    });
+  }
+
+  private releaseMounts(c: Container): void {
+    for (const v of [...c.volumes].reverse()) unmountRootfs(v, v);
+    unmountRootfs(c.rootfs, c.dir);
+  }
+}
+
+function readBundleSpec(bundle: string): OciSpec {
+  const file = join(bundle, "config.json");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw invalid(
+      `bundle ${bundle}: cannot read config.json: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      err,
+    );
+  }
+  let spec: unknown;
+  try {
+    spec = JSON.parse(text);
+  } catch (err) {
+    throw invalid(`bundle ${bundle}: config.json is not valid JSON: ${(err as Error).message}`, err);
+  }
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+    throw invalid(`bundle ${bundle}: config.json is not a JSON object`);
+  }
+  const s = spec as OciSpec;
+  if (typeof s.process !== "object" || s.process === null)
+    throw invalid(`bundle ${bundle}: config.json: process is required`);
+  return s;
+}
+
+function exitOf(p: ShimProcess): ExitInfo {
+  return p.state.kind === "deleted" || p.state.kind === "stopped"
+    ? (p.state.exit ?? { status: 0, at: Date.now() })
+    : { status: 0, at: Date.now() };
+}
+
+function timestamp(ms: number) {
+  return { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}

@@ -1,0 +1,37 @@
+/**
+ * A private containerd that runs tasks with io.containerd.tskata.v2: the built shim on its PATH,
+ * the locally built busybox image imported. Shared by the e2e suites.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildBusyboxImage } from "../../cli/demo/busybox-image.js";
+import { type ContainerdFixture, startContainerd } from "../../cli/demo/private-containerd.js";
+
+export const RUNTIME = "io.containerd.tskata.v2";
+export const IMAGE = "localhost/busybox:latest";
+const repoRoot = join(import.meta.dirname, "../..");
+
+export interface TskataContainerd extends ContainerdFixture {
+  binDir: string;
+  close(): Promise<void>;
+}
+
+export async function startTskataContainerd(): Promise<TskataContainerd> {
+  execFileSync(join(repoRoot, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], { cwd: repoRoot });
+  const binDir = mkdtempSync(join(tmpdir(), "tskata-bin-"));
+  symlinkSync(join(repoRoot, "dist/shim/main.js"), join(binDir, "containerd-shim-tskata-v2"));
+  const ctrd = await startContainerd({ pathPrefix: [binDir] });
+  const image = join(binDir, "busybox.tar");
+  buildBusyboxImage(image);
+  await ctrd.ctr(["images", "import", image]);
+  return {
+    ...ctrd,
+    binDir,
+    async close() {
+      await ctrd.stop();
+      rmSync(binDir, { recursive: true, force: true });
+    },
+  };
+}
