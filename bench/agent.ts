@@ -2,7 +2,8 @@
  * The agent's container path inside one booted guest (build/guest, TCG on this machine):
  *   - CreateContainer+StartContainer to the exit of `true` (WaitProcess), p50/p90 over N runs
  *   - exec round trip of `true` in a running container (ExecProcess → WaitProcess)
- *   - stdout throughput of a container writing 64 MiB, read by ReadStdout long-polls
+ *   - stdout throughput of a container writing 64 MiB, read by ReadStdout long-polls, beside the
+ *     same bytes through a pipe that stays in the guest (what TCG allows at all)
  *
  *   npm run bench:agent [-- --runs 20]
  */
@@ -77,6 +78,16 @@ async function main(): Promise<void> {
     if (out.length !== STDOUT_BYTES)
       throw new Error(`stdout: got ${out.length} bytes, wanted ${STDOUT_BYTES}`);
 
+    // peer: the same 64 MiB through a pipe that never leaves the guest (head | wc -c in a container)
+    await create("peer", ["sh", "-c", `head -c ${STDOUT_BYTES} /dev/zero | wc -c`]);
+    const p0 = performance.now();
+    await agent.startContainer({ containerId: "peer" }, opts);
+    const peerOut = (await readAll(agent, "peer", "", "stdout")).toString().trim();
+    const peerSeconds = (performance.now() - p0) / 1000;
+    await agent.waitProcess({ containerId: "peer" }, opts);
+    await agent.removeContainer({ containerId: "peer" }, opts);
+    if (peerOut !== String(STDOUT_BYTES)) throw new Error(`peer pipe counted ${peerOut}`);
+
     const f = (n: number) => n.toFixed(0);
     console.log(`guest boot to Health.Check: ${f(avm.bootMs)} ms (TCG)`);
     console.log(
@@ -85,8 +96,13 @@ async function main(): Promise<void> {
     console.log(
       `exec round trip of true: p50 ${f(pct(execMs, 50))} ms, p90 ${f(pct(execMs, 90))} ms (n=${RUNS})`,
     );
+    const mibs = STDOUT_BYTES / 1048576 / seconds;
+    const peerMibs = STDOUT_BYTES / 1048576 / peerSeconds;
     console.log(
-      `stdout throughput: ${(STDOUT_BYTES / 1048576 / seconds).toFixed(1)} MiB/s (64 MiB in ${seconds.toFixed(2)} s)`,
+      `stdout throughput to the host: ${mibs.toFixed(1)} MiB/s (64 MiB in ${seconds.toFixed(2)} s)`,
+    );
+    console.log(
+      `peer, in-guest pipe (head | wc -c): ${peerMibs.toFixed(1)} MiB/s; agent/peer ${(mibs / peerMibs).toFixed(2)}`,
     );
   } finally {
     await avm.stop();
