@@ -110,7 +110,17 @@ export class ContainerManager {
         ? { kind: "shared", path: resolveSharedRootfs(this.o.sharedDir, req.rootfs.dir) }
         : req.rootfs;
     if (!this.cgroupReady) {
-      prepareCgroupParent();
+      try {
+        prepareCgroupParent();
+      } catch (err) {
+        throw new ContainerError(
+          "ERR_CGROUP",
+          `cannot prepare /sys/fs/cgroup/tskata: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
       this.cgroupReady = true;
     }
     this.reserved.add(req.id);
