@@ -16,6 +16,7 @@ import {
   DEFAULT_ROOT_FORMAT,
   INITRAMFS_MODULES,
   KERNEL_META_PACKAGE,
+  KERNEL_PARAMS,
   ROOT_FORMATS,
   ROOTFS_MODULES,
   type RootFormat,
@@ -200,7 +201,11 @@ export async function buildGuestImage(opts: BuildOptions): Promise<Manifest> {
       kernel: { package: kernelPackage, version: debs[0]!.version, release: kernelRelease },
       debs,
       npm,
-      kernelCmdline: `console=ttyS0 quiet panic=-1 tskata.root=/dev/vda tskata.rootfstype=${rootFsType(opts.format)}`,
+      kernelCmdline: [
+        ...KERNEL_PARAMS,
+        "tskata.root=/dev/vda",
+        `tskata.rootfstype=${rootFsType(opts.format)}`,
+      ].join(" "),
       artifacts,
     };
     await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -53,6 +53,27 @@ export const ROOTFS_MODULES = [
   "evdev",
 ] as const;
 
+/**
+ * Kernel parameters for a quick boot of a VM whose devices are all virtio (the set Kata
+ * Containers uses, less pci=lastbus=0, which would hide devices behind a PCIe root port):
+ * no legacy keyboard/mouse probing, no TSC and IO-APIC timer checks, no crypto self-tests, no
+ * SMP alternatives patching. Measured under TCG: /init reached 2.05 s vs 2.70 s without, and
+ * 3.72 s vs 3.80 s in a busier run. mitigations=off gave nothing measurable and stays out.
+ */
+export const KERNEL_PARAMS = [
+  "console=ttyS0",
+  "quiet",
+  "panic=-1",
+  "tsc=reliable",
+  "no_timer_check",
+  "noreplace-smp",
+  "cryptomgr.notests",
+  "i8042.noaux",
+  "i8042.nomux",
+  "i8042.nopnp",
+  "i8042.dumbkbd",
+] as const;
+
 /** Paths inside the guest root filesystem. */
 export const GUEST_PATHS = {
   agentDir: "/usr/lib/tskata/agent",
