@@ -30,6 +30,7 @@ function plan(overrides: Partial<VmPlan> = {}): VmPlan {
     hostTimeMs: 1795306957762,
     tscKhz: undefined,
     freePageReporting: false,
+    tcgTbSizeMib: 0,
     consoleLog: `${D}/console.log`,
     qmpSocket: `${D}/qmp.sock`,
     channel: { kind: "virtio-serial", socketPath: `${D}/agent.sock`, portName: "agent.0" },
@@ -134,6 +135,8 @@ describe("QEMU arg objects", () => {
   it("accel", () => {
     expect(new AccelArg("kvm").render()).toEqual(["-accel", "kvm"]);
     expect(new AccelArg("tcg").render()).toEqual(["-accel", "tcg,thread=multi"]);
+    expect(new AccelArg("tcg", 64).render()).toEqual(["-accel", "tcg,thread=multi,tb-size=64"]);
+    expect(new AccelArg("kvm", 64).render()).toEqual(["-accel", "kvm"]);
   });
   it("cpu model defaults per accelerator, explicit model wins", () => {
     expect(new CpuArg("", "kvm", 1).render()).toEqual(["-cpu", "host", "-smp", "1"]);
