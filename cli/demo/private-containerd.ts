@@ -17,10 +17,18 @@ export interface ContainerdFixture {
   pid: number;
   /** Runs `ctr -a <grpc socket> ...args` and returns its stdout. */
   ctr(args: string[], opts?: { timeoutMs?: number }): Promise<string>;
+  /** Runs ctr to its end whatever its exit code; optional stdin; `tty` runs it under script(1). */
+  exec(args: string[], opts?: { input?: string; timeoutMs?: number; tty?: string }): Promise<CtrResult>;
   /** Starts a long-running ctr (e.g. `events`); the caller kills it. */
   spawnCtr(args: string[]): ChildProcess;
   log(): string;
   stop(): Promise<void>;
+}
+
+export interface CtrResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
 
 export interface ContainerdOptions {
@@ -66,6 +74,40 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
     ttrpcAddress,
     pid: child.pid!,
     ctr,
+    exec: (args, o = {}) =>
+      new Promise<CtrResult>((resolve, reject) => {
+        const argv = ["-a", grpcAddress, ...args];
+        // script(1) gives ctr a terminal; `tty` holds stty settings applied first (e.g. "rows 40 cols 100").
+        const quoted = ["ctr", ...argv].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+        const child =
+          o.tty === undefined
+            ? spawn("ctr", argv, { stdio: ["pipe", "pipe", "pipe"] })
+            : spawn("script", ["-qec", `stty ${o.tty}; ${quoted}`, "/dev/null"], {
+                stdio: ["ignore", "pipe", "pipe"],
+              });
+        let stdout = "";
+        let stderr = "";
+        child.stdout!.on("data", (d: Buffer) => {
+          stdout += d.toString();
+        });
+        child.stderr!.on("data", (d: Buffer) => {
+          stderr += d.toString();
+        });
+        const timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          reject(
+            new Error(
+              `ctr ${args.join(" ")}: no exit within ${o.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`,
+            ),
+          );
+        }, o.timeoutMs ?? 60_000);
+        child.once("error", reject);
+        child.once("close", (code) => {
+          clearTimeout(timer);
+          resolve({ code, stdout, stderr });
+        });
+        child.stdin?.end(o.input ?? "");
+      }),
     spawnCtr: (args) => spawn("ctr", ["-a", grpcAddress, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
     log: () => readFileSync(logFile, "utf8"),
     async stop() {

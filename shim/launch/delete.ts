@@ -1,7 +1,9 @@
 /**
- * `delete`: containerd's cleanup after a shim died. Unmounts what the dead shim mounted in its
- * sandbox, stops the VM and virtiofsd it recorded, removes the sandbox directory, and answers a
- * DeleteResponse (exit 137, now) on stdout like runc's shim.
+ * `delete`: containerd's cleanup for a task whose shim connection closed. containerd runs it
+ * both after a shim died and when a pod's shim merely stopped serving one of its tasks; only in
+ * the first case (the group's socket no longer answers) is the sandbox torn down: what the dead
+ * shim mounted is unmounted, the VM and virtiofsd it recorded are stopped, the sandbox directory
+ * removed. Either way it answers a DeleteResponse (exit 137, now) on stdout like runc's shim.
  */
 import { rmSync } from "node:fs";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -12,10 +14,18 @@ import { loadConfig } from "../config/load.js";
 import { cleanupSandbox, mountsBelow, sandboxPaths } from "../hypervisor/sandbox-resources.js";
 import { bundleGroupId } from "./bundle-group.js";
 import type { ShimFlags } from "./flags.js";
+import { shimSocketPath } from "./socket-address.js";
+import { socketAnswers } from "./start.js";
 
 export async function deleteShim(flags: ShimFlags, warn: (msg: string) => void): Promise<Uint8Array> {
   const bundle = flags.bundle || process.cwd();
   const sandboxId = bundleGroupId(bundle, flags.id);
+  const socket = shimSocketPath(flags.address, flags.namespace, sandboxId);
+  if (await socketAnswers(socket)) {
+    warn(`sandbox ${sandboxId} is still served by its shim: nothing to clean up for ${flags.id}`);
+    return deleteResponse();
+  }
+  rmSync(socket, { force: true });
   try {
     const config = loadConfig();
     const paths = sandboxPaths(config.runtime.stateDir, sandboxId);
@@ -33,6 +43,10 @@ export async function deleteShim(flags: ShimFlags, warn: (msg: string) => void):
   } catch (err) {
     warn(`cleaning up sandbox ${sandboxId}: ${(err as Error).message}`);
   }
+  return deleteResponse();
+}
+
+function deleteResponse(): Uint8Array {
   return toBinary(
     DeleteResponseSchema,
     create(DeleteResponseSchema, { pid: 0, exitStatus: 137, exitedAt: timestampFromMs(Date.now()) }),

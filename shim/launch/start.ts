@@ -47,6 +47,7 @@ export async function startShim(flags: ShimFlags, entry: string, socketRoot = SO
       ...(flags.debug ? ["-debug"] : []),
     ];
     const child = spawn(process.execPath, args, {
+      argv0: "containerd-shim-tskata-v2",
       cwd: bundle,
       detached: true,
       stdio: "ignore",

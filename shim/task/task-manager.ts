@@ -4,7 +4,7 @@
  * method is one Task RPC in domain terms; the Task service converts wire messages and errors.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "pino";
 import type { Mount } from "../../protocol/generated/containerd/types/mount_pb.js";
@@ -59,9 +59,11 @@ export class TaskManager {
     if (this.containers.has(id)) throw new TaskError("TASK_EXISTS", `task ${id}: already exists`);
     const hostSpec = readBundleSpec(bundle);
     parseProcessIo(input.io);
-    if (input.rootfs.length === 0 && !existsSync(join(bundle, "rootfs"))) {
+    // Without rootfs mounts the spec's root.path is the rootfs (relative to the bundle).
+    const bundleRootfs = resolve(bundle, hostSpec.root?.path ?? "rootfs");
+    if (input.rootfs.length === 0 && !existsSync(bundleRootfs)) {
       throw invalid(
-        `bundle ${bundle}: no rootfs mounts were given and ${join(bundle, "rootfs")} does not exist`,
+        `bundle ${bundle}: no rootfs mounts were given and root.path ${bundleRootfs} does not exist`,
       );
     }
     const { spec, volumes, readonlyRootfs } = guestSpec(hostSpec, id);
@@ -78,7 +80,7 @@ export class TaskManager {
     try {
       mountRootfs(
         input.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })),
-        join(bundle, "rootfs"),
+        bundleRootfs,
         rootfs,
       );
       for (const v of volumes) {
@@ -318,14 +320,23 @@ export class TaskManager {
     return { container, process: this.process(container, execId) };
   }
 
-  /** Stops the sandbox whatever runs in it (shim shutdown with now=true). */
+  /** Stops the sandbox whatever runs in it (shim shutdown, SIGTERM); every step is attempted. */
   async destroy(): Promise<void> {
-    for (const c of this.containers.values()) {
-      for (const p of [c.init, ...c.execs.values()]) p.io?.dispose();
-      this.releaseMounts(c);
-    }
+    const containers = [...this.containers.values()];
     this.containers.clear();
-    await this.stopSandbox();
+    try {
+      await this.stopSandbox();
+    } catch (err) {
+      this.opts.log.error({ err }, "stopping the sandbox failed");
+    }
+    for (const c of containers) {
+      try {
+        for (const p of [c.init, ...c.execs.values()]) p.io?.dispose();
+        this.releaseMounts(c);
+      } catch (err) {
+        this.opts.log.error({ err, id: c.id }, "releasing the container's host resources failed");
+      }
+    }
   }
 
   private container(id: string): Container {
