@@ -285,11 +285,12 @@ describe.skipIf(!built)("agent containers on the built guest image", () => {
     expect(guest.stdout.trim()).not.toBe(lines[0]![4]);
   }, 120_000);
 
-  it("1 MiB of stdout arrives byte-exact", async () => {
+  it("1 MiB of stdout arrives byte-exact, all of it still readable after WaitProcess answered", async () => {
     await create("blob", baseSpec(["cat", "/data/blob"]));
     await agent.startContainer({ containerId: "blob" });
+    // WaitProcess answers only once the output sources reached EOF (everything is buffered)
+    expect((await agent.waitProcess({ containerId: "blob" }, { timeoutMs: 60_000 })).exitStatus).toBe(0);
     const out = await readAll(agent, "blob", "", "stdout");
-    expect((await agent.waitProcess({ containerId: "blob" })).exitStatus).toBe(0);
     expect(out.length).toBe(blob.length);
     expect(out.equals(blob)).toBe(true);
     await agent.removeContainer({ containerId: "blob" });
@@ -334,13 +335,16 @@ describe.skipIf(!built)("agent containers on the built guest image", () => {
     await agent.removeContainer({ containerId: id });
   }, 90_000);
 
-  it("SIGKILL to an init gives 137; several waiters all get the status", async () => {
+  it("SIGKILL to every process (all=true) gives 137; several waiters all get the status", async () => {
     const id = "killme";
-    await create(id, baseSpec(["sleep", "100"]));
+    await create(id, baseSpec(sh("sleep 100 & sleep 100 & wait")));
     await agent.startContainer({ containerId: id });
+    await expect.poll(async () => (await agent.listProcesses({ containerId: id })).processes.length).toBe(3);
     const waits = [1, 2, 3].map(() => agent.waitProcess({ containerId: id }, { timeoutMs: 30_000 }));
-    await agent.signalProcess({ containerId: id, signal: 9 });
+    await agent.signalProcess({ containerId: id, signal: 9, all: true });
     expect((await Promise.all(waits)).map((w) => w.exitStatus)).toEqual([137, 137, 137]);
+    expect((await agent.listProcesses({ containerId: id })).processes).toEqual([]);
+    await expectCode(agent.signalProcess({ containerId: id, signal: 15 }), Code.NOT_FOUND, /already exited/);
     await agent.removeContainer({ containerId: id });
   }, 60_000);
 
