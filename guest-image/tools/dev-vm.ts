@@ -125,9 +125,16 @@ export class DevVm {
     }
   }
 
-  /** Connects to the agent channel's host socket (it appears once QEMU runs) and wraps it in a ttrpc client. */
-  async connect(timeoutMs = 120_000): Promise<{ client: Client; socket: net.Socket }> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Connects to the agent channel's host socket (it appears once QEMU runs) and wraps it in a
+   * ttrpc client. Waits up to `lockTimeoutMs` for the VM lock, then `timeoutMs` for the socket.
+   */
+  async connect(
+    timeoutMs = 120_000,
+    lockTimeoutMs = 900_000,
+  ): Promise<{ client: Client; socket: net.Socket }> {
+    const lockDeadline = Date.now() + lockTimeoutMs;
+    let deadline: number | undefined;
     for (;;) {
       try {
         const socket = await new Promise<net.Socket>((resolve, reject) => {
@@ -136,7 +143,8 @@ export class DevVm {
         });
         return { client: new Client(socket), socket };
       } catch (err) {
-        if (Date.now() > deadline || this.gone) throw err;
+        if (this.qemuStartedAt !== undefined) deadline ??= Date.now() + timeoutMs;
+        if (this.gone || Date.now() > (deadline ?? lockDeadline)) throw err;
         await new Promise((r) => setTimeout(r, 10));
       }
     }

@@ -58,5 +58,5 @@ describe("guest agent over virtio-serial", () => {
     await vm.stop();
     vm = undefined;
     expect(existsSync(dir)).toBe(false);
-  }, 240_000);
+  }, 900_000); // includes waiting for the machine-wide VM lock
 });
