@@ -178,7 +178,7 @@ export async function buildGuestImage(opts: BuildOptions): Promise<Manifest> {
     });
   });
 
-  return progress.step("write kernel, agent and manifest.json", async () => {
+  const manifest = await progress.step("write kernel, agent and manifest.json", async () => {
     const kernel = join(out, "vmlinuz");
     await copyFile(join(staging, "boot", `vmlinuz-${kernelRelease}`), kernel);
     await copyFile(bundlePath, join(out, "agent.cjs"));
@@ -209,9 +209,10 @@ export async function buildGuestImage(opts: BuildOptions): Promise<Manifest> {
       artifacts,
     };
     await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-    progress.finish(`guest image built in ${out}`);
     return manifest;
   });
+  progress.finish(`guest image built in ${out}`);
+  return manifest;
 }
 
 function parseOptions(argv: string[]): BuildOptions {
