@@ -22,8 +22,12 @@ export interface ReaperOptions {
   onOrphanReaped?: (pid: number, t: Termination) => void;
 }
 
-/** Zombie children of this process whose pid namespace is nested (they came from a container). */
-export function orphanZombies(selfPid: number, proc = "/proc"): number[] {
+/**
+ * Zombie children of this process that came from a container: their pid namespace is nested
+ * (NSpid has several entries), or their cgroup is one of the containers' (`cgroupPrefix`), for
+ * containers that share the guest's pid namespace. Node's own children (crun) are neither.
+ */
+export function orphanZombies(selfPid: number, cgroupPrefix = "/tskata/", proc = "/proc"): number[] {
   const out: number[] = [];
   for (const name of readdirSync(proc)) {
     if (!/^\d+$/.test(name)) continue;
@@ -31,8 +35,10 @@ export function orphanZombies(selfPid: number, proc = "/proc"): number[] {
       const status = readFileSync(`${proc}/${name}/status`, "utf8");
       const state = /^State:\s+(\S)/m.exec(status)?.[1];
       const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+      if (state !== "Z" || ppid !== selfPid) continue;
       const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
-      if (state === "Z" && ppid === selfPid && nspid.length > 1) out.push(Number(name));
+      const cgroup = /^0::(.*)$/m.exec(readFileSync(`${proc}/${name}/cgroup`, "utf8"))?.[1] ?? "";
+      if (nspid.length > 1 || cgroup.startsWith(cgroupPrefix)) out.push(Number(name));
     } catch {
       // gone meanwhile
     }

@@ -412,11 +412,16 @@ describe.skipIf(!built)("agent containers on the built guest image", () => {
       baseSpec(sh("sleep 100 & sleep 100 & exec sleep 0.3")),
     );
     expect(r.status).toBe(0);
+    // without a pid namespace the init's child outlives it, re-parented to the agent, and exits later
+    const shared = baseSpec(sh("(sleep 0.5; exit 3) & exit 0"));
+    shared.linux.namespaces = shared.linux.namespaces.filter((n: { type: string }) => n.type !== "pid");
+    expect((await runContainer(agent, "orphans-shared", rootfs, shared, { keep: true })).status).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const spec = baseSpec(sh("ps -o stat,comm | grep -c '^Z' || true"));
     spec.linux.namespaces = spec.linux.namespaces.filter((n: { type: string }) => n.type !== "pid");
     const check = await runContainer(agent, "zombies", rootfs, spec);
     expect(check.stdout).toBe("0\n");
+    await agent.removeContainer({ containerId: "orphans-shared" });
   }, 60_000);
 
   it("an exec with a terminal is resized by ResizeTty", async () => {
