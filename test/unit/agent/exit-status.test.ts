@@ -62,3 +62,27 @@ describe("Reaper", () => {
     expect(orphanZombies(process.pid)).toEqual([]);
   });
 });
+
+describe("orphan zombie scan", () => {
+  it("picks zombie children from a nested pid namespace or a container cgroup, nothing else", async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const proc = mkdtempSync(join(tmpdir(), "fake-proc-"));
+    const entry = (pid: number, state: string, ppid: number, nspid: string, cgroup: string) => {
+      mkdirSync(join(proc, String(pid)));
+      writeFileSync(
+        join(proc, String(pid), "status"),
+        `Name:\tx\nState:\t${state} (x)\nPPid:\t${ppid}\nNSpid:\t${nspid}\n`,
+      );
+      writeFileSync(join(proc, String(pid), "cgroup"), `0::${cgroup}\n`);
+    };
+    entry(10, "Z", 1, "10\t1", "/"); // nested pid namespace
+    entry(11, "Z", 1, "11", "/tskata/c1"); // container sharing the guest pid namespace
+    entry(12, "Z", 1, "12", "/"); // Node's own child (crun): left to Node
+    entry(13, "S", 1, "13\t2", "/tskata/c1"); // alive
+    entry(14, "Z", 99, "14\t3", "/tskata/c1"); // someone else's child
+    mkdirSync(join(proc, "self"));
+    expect(orphanZombies(1, "/tskata/", proc).sort()).toEqual([10, 11]);
+  });
+});
