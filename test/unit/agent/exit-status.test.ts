@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeWaitStatus, exitStatusOf, isValidSignal } from "../../../agent/process/exit-status.js";
 import { orphanZombies, Reaper } from "../../../agent/process/reaper.js";
@@ -64,10 +67,7 @@ describe("Reaper", () => {
 });
 
 describe("orphan zombie scan", () => {
-  it("picks zombie children from a nested pid namespace or a container cgroup, nothing else", async () => {
-    const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
-    const { join } = await import("node:path");
-    const { tmpdir } = await import("node:os");
+  it("picks zombie children from a nested pid namespace or a container cgroup, nothing else", () => {
     const proc = mkdtempSync(join(tmpdir(), "fake-proc-"));
     const entry = (pid: number, state: string, ppid: number, nspid: string, cgroup: string) => {
       mkdirSync(join(proc, String(pid)));
