@@ -296,6 +296,20 @@ describe.skipIf(!built)("agent containers on the built guest image", () => {
     await agent.removeContainer({ containerId: "blob" });
   }, 60_000);
 
+  it("back-pressure: a writer nobody reads blocks in the guest, then every byte arrives", async () => {
+    const size = 6 << 20; // > agent buffer (1 MiB) + pipe (1 MiB): the writer must block
+    await create("flood", baseSpec(["head", "-c", String(size), "/dev/zero"]));
+    await agent.startContainer({ containerId: "flood" });
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const procs = await agent.listProcesses({ containerId: "flood" });
+    expect(procs.processes.map((p) => p.command)).toEqual(["head"]);
+    const out = await readAll(agent, "flood", "", "stdout");
+    expect(out.length).toBe(size);
+    expect(out.every((b) => b === 0)).toBe(true);
+    expect((await agent.waitProcess({ containerId: "flood" })).exitStatus).toBe(0);
+    await agent.removeContainer({ containerId: "flood" });
+  }, 90_000);
+
   it("1,000 lines of stdin round-trip through cat", async () => {
     const id = "cat";
     await create(id, baseSpec(["cat"]), { stdin: true });
