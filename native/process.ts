@@ -61,7 +61,6 @@ export function kill(pid: number, signal: number): boolean {
 /** pipe2(O_CLOEXEC): [read end, write end]. */
 export function pipe(): [number, number] {
   const p = fn<(fds: Int32Array, flags: number) => number>("int pipe2(_Out_ int *fds, int flags)");
-  // koffi copies _Out_ arrays back only with a declared length: use a two-int struct buffer
   const fds = new Int32Array(2);
   check(p(fds, O_CLOEXEC), "pipe2");
   return [fds[0]!, fds[1]!];
