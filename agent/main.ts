@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     },
   );
 
-  // Late work (modules off the critical path, the power button) waits until the host's first
+  // Late work (modules off the critical path) waits until the host's first
   // session has had its calls answered: on a one-vCPU TCG guest a modprobe running beside the
   // first Health.Check delayed the answer by ~0.3 s. Starts after LATE_WORK_FALLBACK_MS anyway.
   let lateStarted = false;
@@ -106,26 +106,28 @@ async function main(): Promise<void> {
   for (const sig of ["SIGTERM", "SIGINT", "SIGPWR"] as const) {
     process.on(sig, () => shutdown(log, sig, true));
   }
+  if (!noInit) watchPowerButton(log);
 }
 
 const LATE_WORK_AFTER_SESSION_MS = 500;
 const LATE_WORK_FALLBACK_MS = 5_000;
 
 function lateWork(log: Logger): void {
-  loadModules(LATE_MODULES)
-    .then(
-      (loaded) => log.debug({ loaded }, "late kernel modules loaded"),
-      (err: Error) => log.warn({ err: err.message }, "late kernel modules failed to load"),
-    )
-    .then(() =>
-      watchPowerButtonWhenReady(
-        () => shutdown(log, "power button", true),
-        (err) => log.warn({ err: err.message }, "power button watch failed"),
-      ),
-    )
-    .then((stream) => {
-      if (stream === undefined) log.debug("no ACPI power button: poweroff only through DestroySandbox");
-    });
+  loadModules(LATE_MODULES).then(
+    (loaded) => log.debug({ loaded }, "late kernel modules loaded"),
+    (err: Error) => log.warn({ err: err.message }, "late kernel modules failed to load"),
+  );
+}
+
+/** The initramfs loaded `button` and `evdev`: the power button is there when the agent listens. */
+function watchPowerButton(log: Logger): void {
+  watchPowerButtonWhenReady(
+    () => shutdown(log, "power button", true),
+    (err) => log.warn({ err: err.message }, "power button watch failed"),
+    200,
+  ).then((stream) => {
+    if (stream === undefined) log.debug("no ACPI power button: poweroff only through DestroySandbox");
+  });
 }
 
 function start(): void {

@@ -28,10 +28,18 @@ export const DEB_PACKAGES = [
 
 /**
  * Modules the initramfs loads (dependencies added automatically): the ones to find and mount
- * the root disk, and virtio_console for the agent channel. insmod there costs a few ms each;
+ * the root disk, virtio_console for the agent channel, the power button. insmod there costs a few ms each;
  * `modprobe virtio_console` from the agent cost ~0.6 s under TCG, on the critical path.
  */
-export const INITRAMFS_MODULES = ["virtio_pci", "virtio_mmio", "virtio_blk", "virtio_console"] as const;
+export const INITRAMFS_MODULES = [
+  "virtio_pci",
+  "virtio_mmio",
+  "virtio_blk",
+  "virtio_console",
+  // the ACPI power button as an input device, watched from the moment the agent listens
+  "button",
+  "evdev",
+] as const;
 
 /** Modules shipped in the root filesystem for the agent to load (dependencies added automatically). */
 export const ROOTFS_MODULES = [

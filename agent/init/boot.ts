@@ -11,7 +11,7 @@ export function channelModules(cfg: BootConfig): string[] {
 }
 
 /** Modules loaded after the channel is up, off the critical path. */
-export const LATE_MODULES = ["overlay", "virtio_net", "virtio_balloon", "button", "evdev"];
+export const LATE_MODULES = ["overlay", "virtio_net", "virtio_balloon"];
 
 /**
  * PID-1 duties up to the point where the channel can open: early mounts, clock, hostname, the
