@@ -4,14 +4,13 @@
  * - output (stdout/stderr): a read end is opened first (non-blocking), so the write-only open
  *   cannot block; it is closed again at once, leaving the writer to see EPIPE if the real reader
  *   (ctr, the CRI) goes away.
- * - input (stdin): read non-blocking, with our own write end held open, so the FIFO does not
- *   report EOF before the client has opened it; `release()` drops that writer (on CloseIO), after
- *   which the stream ends once the client's data is drained.
+ * - input (stdin): opened for reading with a blocking open on a libuv thread, so EOF is only ever
+ *   the client closing its writer; CloseIO (`release()`) ends it early, like runc's shim does.
  * A plain path that is not a FIFO is a regular file: output is appended to it.
  */
-import { closeSync, constants, createWriteStream, openSync, statSync } from "node:fs";
+import { closeSync, constants, createWriteStream, open, openSync, statSync } from "node:fs";
 import { Socket } from "node:net";
-import type { Readable, Writable } from "node:stream";
+import { PassThrough, type Readable, type Writable } from "node:stream";
 
 export function isFifo(path: string): boolean {
   try {
@@ -34,20 +33,63 @@ export function openOutput(path: string): Writable {
 
 export interface InputFifo {
   stream: Readable;
-  /** Lets the stream end once every client writer has closed (idempotent). */
+  /**
+   * CloseIO: the client is done writing. The stream ends at once if the client never opened the
+   * FIFO, otherwise after a short grace that lets bytes already in the FIFO through. Idempotent.
+   */
   release(): void;
 }
 
+/** Bytes still in the FIFO when CloseIO arrives get this long to be read before stdin closes. */
+const RELEASE_GRACE_MS = 200;
+/** open(2) O_PATH: a handle on the FIFO itself, usable through /proc/self/fd even once unlinked. */
+const O_PATH = 0o10000000;
+
 export function openInput(path: string): InputFifo {
   if (!isFifo(path)) throw new Error(`stdin ${path} is not a FIFO`);
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  let keepalive: number | undefined = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-  const stream = new Socket({ fd, readable: true, writable: false });
-  const release = () => {
-    if (keepalive === undefined) return;
-    closeSync(keepalive);
-    keepalive = undefined;
+  const stream = new PassThrough();
+  const handle = openSync(path, O_PATH);
+  const viaHandle = `/proc/self/fd/${handle}`;
+  let socket: Socket | undefined;
+  let released = false;
+  let handleOpen = true;
+  const closeHandle = () => {
+    if (handleOpen) closeSync(handle);
+    handleOpen = false;
   };
-  stream.once("close", release);
-  return { stream, release };
+  const endSoon = () => {
+    const timer = setTimeout(() => socket?.destroy(), RELEASE_GRACE_MS);
+    socket?.once("close", () => clearTimeout(timer));
+  };
+  // A blocking open (on a libuv thread) returns once the client's writer is there, so EOF means
+  // the client closed it, never that it has not opened it yet. The client may never open it:
+  // release() then unblocks the open by being that writer for an instant.
+  open(viaHandle, constants.O_RDONLY, (err, fd) => {
+    closeHandle();
+    if (err) {
+      stream.destroy(err);
+      return;
+    }
+    socket = new Socket({ fd, readable: true, writable: false });
+    socket.on("error", () => {});
+    socket.on("close", () => stream.end());
+    socket.pipe(stream, { end: false });
+    if (released) endSoon();
+  });
+  return {
+    stream,
+    release() {
+      if (released) return;
+      released = true;
+      if (socket) {
+        endSoon();
+        return;
+      }
+      try {
+        if (handleOpen) closeSync(openSync(viaHandle, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // the open already returned (a client writer arrived meanwhile)
+      }
+    },
+  };
 }

@@ -42,8 +42,11 @@ export async function serveShim(flags: ShimFlags): Promise<void> {
     log.info({ now }, "shim shutting down");
     try {
       await tasks.destroy();
+      log.debug("tasks destroyed");
       await events.close();
+      log.debug("events flushed");
       await server.shutdown(now ? 0 : 500);
+      log.debug("server closed");
     } finally {
       process.exit(0);
     }

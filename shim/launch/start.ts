@@ -51,7 +51,8 @@ export async function startShim(flags: ShimFlags, entry: string, socketRoot = SO
       cwd: bundle,
       detached: true,
       stdio: "ignore",
-      env: process.env,
+      // Each stdin FIFO waits for its client's writer on a libuv thread: room for many processes.
+      env: { UV_THREADPOOL_SIZE: "64", ...process.env },
     });
     child.unref();
     const deadline = Date.now() + READY_TIMEOUT_MS;

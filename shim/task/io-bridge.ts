@@ -84,6 +84,7 @@ async function openSinks(
 export class IoBridge {
   readonly outputDone: Promise<void>;
   private stdin: InputFifo | undefined;
+  private disposed = false;
 
   private constructor(
     private readonly agent: AgentApi,
@@ -127,6 +128,7 @@ export class IoBridge {
 
   /** Stops forwarding stdin (the process is gone). Output pumps end by themselves at EOF. */
   dispose(): void {
+    this.disposed = true;
     this.stdin?.release();
     this.stdin?.stream.destroy();
     this.sinks.logger?.kill("SIGTERM");
@@ -182,9 +184,15 @@ export class IoBridge {
           data = data.subarray(written > 0 ? written : data.length);
         }
       }
-      await this.agent.closeStdin(req);
     } catch (err) {
-      this.log.debug({ err, ...this.ref }, "stdin forwarding ended");
+      if ((err as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") {
+        this.log.warn({ err, ...this.ref }, "forwarding stdin failed");
+      }
     }
+    this.log.debug({ ...this.ref, disposed: this.disposed }, "stdin reached EOF");
+    if (this.disposed) return;
+    await this.agent.closeStdin(req).catch((err: unknown) => {
+      this.log.debug({ err, ...this.ref }, "closing the process's stdin failed");
+    });
   }
 }

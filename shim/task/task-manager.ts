@@ -277,6 +277,7 @@ export class TaskManager {
   closeIO(id: string, execId: string): void {
     const p = this.process(this.container(id), execId);
     p.assert("close stdin of");
+    this.opts.log.debug({ id, execId, hasStdin: p.io?.hasStdin }, "CloseIO");
     p.io?.closeStdin();
   }
 
@@ -407,6 +408,8 @@ export class TaskManager {
         this.opts.log.warn({ err, id: p.id }, "waiting for the process failed; reporting it killed");
       }
       await p.io?.outputDone;
+      // Nothing can read stdin any more: stop waiting for the client's writer.
+      p.io?.closeStdin();
       this.reportExit(p, exit);
     })();
   }

@@ -39,11 +39,20 @@ export function sandboxMounts(sandboxId: string): string[] {
     .filter((m) => m === dir || m.startsWith(`${dir}/`));
 }
 
+/** Shim daemons serving a socket (the pod's, whatever task id started them). */
+export function shimsServing(socket: string): string[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .map((p) => `${p} ${cmdline(p)}`)
+    .filter((line) => line.includes("containerd-shim-tskata-v2") && line.includes(` -socket ${socket} `));
+}
+
 export function leftovers(sandboxId: string, shimSocket?: string): string[] {
   const dir = join(STATE_DIR, "sandboxes", sandboxId);
   return [
     ...sandboxProcesses(sandboxId).map((p) => `process: ${p}`),
     ...shimProcesses(sandboxId).map((p) => `shim: ${p}`),
+    ...(shimSocket ? shimsServing(shimSocket).map((p) => `shim: ${p}`) : []),
     ...sandboxMounts(sandboxId).map((m) => `mount: ${m}`),
     ...(existsSync(dir) ? [`dir: ${dir}`] : []),
     ...(shimSocket && existsSync(shimSocket) ? [`socket: ${shimSocket}`] : []),

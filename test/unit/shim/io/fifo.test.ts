@@ -60,7 +60,7 @@ describe("stdio FIFOs", () => {
     expect(readFileSync(p, "utf8")).toBe("old\nnew\n");
   });
 
-  it("keeps stdin open until released, then ends after the client's data is drained", async () => {
+  it("waits for the client's writer, then ends when the client closes it, every byte through", async () => {
     const p = mkfifo("in");
     const input = openInput(p);
     const got = collect(input.stream);
@@ -74,10 +74,35 @@ describe("stdio FIFOs", () => {
     const client = openSync(p, constants.O_WRONLY);
     writeSync(client, "line 1\nline 2\n");
     closeSync(client);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(ended).toBe(false);
-    input.release();
     expect(await got).toBe("line 1\nline 2\n");
+  });
+
+  it("ends at once when released before any client opened the FIFO", async () => {
+    const input = openInput(mkfifo("in2"));
+    const got = collect(input.stream);
+    input.release();
+    expect(await got).toBe("");
+  });
+
+  it("still unblocks when the client removed the FIFO without ever opening it", async () => {
+    const p = mkfifo("in4");
+    const input = openInput(p);
+    const got = collect(input.stream);
+    rmSync(p);
+    input.release();
+    expect(await got).toBe("");
+  });
+
+  it("ends after a grace when released while the client keeps its writer open", async () => {
+    const p = mkfifo("in3");
+    const input = openInput(p);
+    const got = collect(input.stream);
+    const client = openSync(p, constants.O_WRONLY);
+    writeSync(client, "before close-io\n");
+    await new Promise((r) => setTimeout(r, 20));
+    input.release();
+    expect(await got).toBe("before close-io\n");
+    closeSync(client);
   });
 
   it("refuses stdin that is not a FIFO", () => {
