@@ -119,7 +119,7 @@ describe("a pod: containers sharing one VM", () => {
   it(
     "gives -t a terminal sized by ctr (ResizePty)",
     async () => {
-      const r = await run(["--rm", "-t", ...INPOD, IMAGE, "tty1", "sh", "-c", "tty; stty size"], {
+      const r = await run(["--rm", "-t", ...INPOD, IMAGE, "tty1", "sh", "-c", "sleep 1; tty; stty size"], {
         tty: "rows 40 cols 100",
       });
       expect(r.code).toBe(0);
