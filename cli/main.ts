@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { bootCheck } from "./commands/boot-check.js";
+import { demo } from "./commands/demo.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -13,6 +14,7 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 const USAGE = `usage: tskata <command>
 
 commands:
+  demo                 run a container through a private containerd in its own VM
   boot-check [CONFIG]  boot one sandbox VM, call its agent (Health, Version), stop it
   version              print the tskata version
   help                 print this help
@@ -21,6 +23,8 @@ commands:
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case "demo":
+      return demo();
     case "boot-check":
       return bootCheck(rest);
     case "version":

@@ -85,6 +85,7 @@ async function main(vm: DevVm): Promise<void> {
 }
 
 const vm = new DevVm({
+  lockFile: "/tmp/tskata-vm.lock",
   image: resolve(opts.image!),
   machine: opts.machine === "microvm" ? "microvm" : "q35",
   accel: opts.accel!,

@@ -1,7 +1,8 @@
 /**
  * A guest booted from the built image with a plain QEMU command line, for measuring and testing
- * the image and the agent on their own (the product path is shim/hypervisor). QEMU runs under
- * `flock /tmp/tskata-vm.lock` so that two VMs never share this machine's two cores.
+ * the image and the agent on their own (the product path is shim/hypervisor). With `lockFile`
+ * (the boot tool passes /tmp/tskata-vm.lock) QEMU runs under flock, so two VMs started by hand
+ * never share this machine's two cores.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -60,7 +61,6 @@ export class DevVm {
       .filter((s) => s)
       .join(" ");
     const args = [
-      opts.lockFile ?? "/tmp/tskata-vm.lock",
       "qemu-system-x86_64",
       "-nodefaults",
       "-no-user-config",
@@ -98,7 +98,9 @@ export class DevVm {
       `unix:${this.qmpSocket},server=on,wait=off`,
     ];
     // its own process group, so that stop() reaches QEMU behind flock
-    this.proc = spawn("flock", args, { stdio: ["ignore", "ignore", "inherit"], detached: true });
+    // The interactive tool takes the machine's VM lock; tests do not (their runner may hold it).
+    const [cmd, argv] = opts.lockFile ? ["flock", [opts.lockFile, ...args]] : [args[0]!, args.slice(1)];
+    this.proc = spawn(cmd, argv, { stdio: ["ignore", "ignore", "inherit"], detached: true });
     this.exited = new Promise((resolve) => this.proc.on("exit", (code) => resolve(code)));
     void this.exited.then(() => {
       this.gone = true;

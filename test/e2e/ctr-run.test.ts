@@ -8,14 +8,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { shimSocketPath } from "../../shim/launch/socket-address.js";
-import { expectNoLeftovers, sandboxProcesses, shimProcesses } from "../support/leftovers.js";
 import {
   IMAGE,
   RUNTIME,
   startTskataContainerd,
   type TskataContainerd,
-} from "../support/tskata-containerd.js";
+} from "../../cli/demo/tskata-containerd.js";
+import { shimSocketPath } from "../../shim/launch/socket-address.js";
+import { expectNoLeftovers, sandboxProcesses, shimProcesses } from "../support/leftovers.js";
 
 const POD = "e2epod";
 const INPOD = ["--annotation", `io.kubernetes.cri.sandbox-id=${POD}`];

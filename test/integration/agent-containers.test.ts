@@ -222,7 +222,10 @@ const rows: Row[] = [
   },
 ];
 
-describe.skipIf(!built)("agent containers on the built guest image", () => {
+describe("agent containers on the built guest image", () => {
+  beforeAll(() => {
+    if (!built) throw new Error(`guest image not built in ${guestDir.dir}: run npm run build:guest first`);
+  });
   it.each(rows)(
     "$feature",
     async (row) => {

@@ -1,7 +1,7 @@
 /**
  * The whole host↔guest path on the real guest image (build/guest, `npm run build:guest`):
  * QEMU under TCG, the agent answering ttrpc over virtio-serial (Health.Check, Version), stop via
- * the agent's DestroySandbox, and nothing left behind. Skipped when the image is not built.
+ * the agent's DestroySandbox, and nothing left behind. Fails with a clear message when the image is not built.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -37,7 +37,10 @@ function alive(pid: number): boolean {
   }
 }
 
-describe.skipIf(!built)("hypervisor + agent on the built guest image", () => {
+describe("hypervisor + agent on the built guest image", () => {
+  beforeAll(() => {
+    if (!built) throw new Error(`guest image not built in ${guestDir.dir}: run npm run build:guest first`);
+  });
   it("boots, answers Health.Check and Version over ttrpc, stops via DestroySandbox, leaves nothing", async () => {
     const artifacts = defaultGuestArtifacts(guestDir);
     const config = parseConfig(

@@ -1,25 +1,30 @@
 /**
  * A private containerd that runs tasks with io.containerd.tskata.v2: the built shim on its PATH,
- * the locally built busybox image imported. Shared by the e2e suites.
+ * the locally built busybox image imported. Used by the demo, the e2e suites and bench:ctr.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildBusyboxImage } from "../../cli/demo/busybox-image.js";
-import { type ContainerdFixture, startContainerd } from "../../cli/demo/private-containerd.js";
+import { packageRoot } from "../../shim/config/paths.js";
+import { buildBusyboxImage } from "./busybox-image.js";
+import { type ContainerdFixture, startContainerd } from "./private-containerd.js";
 
 export const RUNTIME = "io.containerd.tskata.v2";
 export const IMAGE = "localhost/busybox:latest";
-const repoRoot = join(import.meta.dirname, "../..");
 
 export interface TskataContainerd extends ContainerdFixture {
   binDir: string;
   close(): Promise<void>;
 }
 
-export async function startTskataContainerd(): Promise<TskataContainerd> {
-  execFileSync(join(repoRoot, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], { cwd: repoRoot });
+/** `build`: compile first (tests run from source; the demo runs the installed build). */
+export async function startTskataContainerd(opts: { build?: boolean } = {}): Promise<TskataContainerd> {
+  const repoRoot = packageRoot();
+  if (!repoRoot) throw new Error("cannot find the tskata package root");
+  if (opts.build ?? true) {
+    execFileSync(join(repoRoot, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], { cwd: repoRoot });
+  }
   const binDir = mkdtempSync(join(tmpdir(), "tskata-bin-"));
   symlinkSync(join(repoRoot, "dist/shim/main.js"), join(binDir, "containerd-shim-tskata-v2"));
   const ctrd = await startContainerd({ pathPrefix: [binDir] });
