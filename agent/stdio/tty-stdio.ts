@@ -53,7 +53,8 @@ export function createTtyStdio(options: {
       stdin = { kind: "closed" };
     },
     resize(rows, columns) {
-      if (master.kind === "waiting") throw new ContainerError("ERR_STDIO_UNAVAILABLE", "terminal is not open");
+      if (master.kind === "waiting")
+        throw new ContainerError("ERR_STDIO_UNAVAILABLE", "terminal is not open");
       // A pty whose process is gone (its master closed at EOF) has no size to set: not an error,
       // containerd resizes on its own schedule and may race the exit.
       if (master.kind === "closed" || master.socket.destroyed) return;
