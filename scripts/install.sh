@@ -32,8 +32,9 @@ if [ "$(node_major)" -lt 20 ]; then
 fi
 log "node $(node --version), npm $(npm --version 2>/dev/null)"
 
-log "npm ci"
-npm ci --no-audit --no-fund --loglevel=error
+log "npm install (from package-lock.json)"
+# npm ci refuses this lock: the registry here serves only this platform's optional packages.
+npm install --no-audit --no-fund --loglevel=error
 
 log "build"
 npm run --silent build
