@@ -21,6 +21,19 @@ export function libc(): Koffi.LibraryHandle {
   return handle;
 }
 
+type LibcFn = (...args: never[]) => unknown;
+const declared = new Map<string, LibcFn>();
+
+/** A libc function from its C declaration, declared once and reused. */
+export function libcFunc<T extends LibcFn>(decl: string): T {
+  let f = declared.get(decl);
+  if (!f) {
+    f = libc().func(decl) as LibcFn;
+    declared.set(decl, f);
+  }
+  return f as T;
+}
+
 /** errno of the last failed call on this thread. */
 export function lastErrno(): number {
   return koffi().errno();

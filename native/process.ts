@@ -2,23 +2,14 @@
  * Process supervision calls: child-subreaper, waitpid on one pid (never -1), kill, pipe2, close.
  * The agent reaps only pids it knows, so Node's own child_process children keep their statuses.
  */
-import { check, koffi, libc } from "./libc.js";
+import { check, koffi, libcFunc } from "./libc.js";
 
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
 const O_CLOEXEC = 0o2000000;
 const ECHILD = 10;
 
-type Fn = (...args: never[]) => number;
-const cache = new Map<string, Fn>();
-function fn<T extends Fn>(decl: string): T {
-  let f = cache.get(decl);
-  if (!f) {
-    f = libc().func(decl) as Fn;
-    cache.set(decl, f);
-  }
-  return f as T;
-}
+const fn = libcFunc;
 
 /** Makes this process the reaper of its orphaned descendants (prctl PR_SET_CHILD_SUBREAPER). */
 export function setChildSubreaper(): void {

@@ -1,16 +1,7 @@
 /** Host-identity and whole-system calls: sethostname, clock_settime, sync, reboot. */
-import { check, koffi, libc } from "./libc.js";
+import { check, koffi, libc, libcFunc } from "./libc.js";
 
-type Fn = (...args: never[]) => unknown;
-const cache = new Map<string, Fn>();
-function fn<T extends Fn>(decl: string): T {
-  let f = cache.get(decl);
-  if (!f) {
-    f = libc().func(decl) as Fn;
-    cache.set(decl, f);
-  }
-  return f as T;
-}
+const fn = libcFunc;
 
 export function sethostname(name: string): void {
   const bytes = Buffer.from(name, "utf8");
