@@ -19,6 +19,8 @@ export interface ContainerdFixture {
   ctr(args: string[], opts?: { timeoutMs?: number }): Promise<string>;
   /** Runs ctr to its end whatever its exit code; optional stdin; `tty` runs it under script(1). */
   exec(args: string[], opts?: { input?: string; timeoutMs?: number; tty?: string }): Promise<CtrResult>;
+  /** Stops containerd and starts it again on the same root, state and sockets (shims keep running). */
+  restart(): Promise<void>;
   /** Starts a long-running ctr (e.g. `events`); the caller kills it. */
   spawnCtr(args: string[]): ChildProcess;
   log(): string;
@@ -59,11 +61,21 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
   );
   const logFile = join(dir, "containerd.log");
   const out = openSync(logFile, "a");
-  const child = spawn("containerd", ["--config", config, "--log-level", "debug"], {
-    stdio: ["ignore", out, out],
-    env: { ...process.env, PATH: [...(opts.pathPrefix ?? []), process.env["PATH"] ?? ""].join(":") },
-  });
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const launch = () =>
+    spawn("containerd", ["--config", config, "--log-level", "debug"], {
+      stdio: ["ignore", out, out],
+      env: { ...process.env, PATH: [...(opts.pathPrefix ?? []), process.env["PATH"] ?? ""].join(":") },
+    });
+  let child = launch();
+  let exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const terminate = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
+  };
   const ctr = async (args: string[], opts: { timeoutMs?: number } = {}) => {
     const { stdout } = await run("ctr", ["-a", grpcAddress, ...args], { timeout: opts.timeoutMs ?? 60_000 });
     return stdout;
@@ -72,7 +84,9 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
     dir,
     grpcAddress,
     ttrpcAddress,
-    pid: child.pid!,
+    get pid() {
+      return child.pid!;
+    },
     ctr,
     exec: (args, o = {}) =>
       new Promise<CtrResult>((resolve, reject) => {
@@ -110,31 +124,38 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
       }),
     spawnCtr: (args) => spawn("ctr", ["-a", grpcAddress, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
     log: () => readFileSync(logFile, "utf8"),
+    async restart() {
+      await terminate();
+      child = launch();
+      exited = new Promise<void>((r) => child.once("exit", () => r()));
+      await waitServing();
+    },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(killer);
-      }
+      await terminate();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`containerd exited early:\n${fixture.log()}`);
-    if (existsSync(grpcAddress) && existsSync(ttrpcAddress)) {
-      try {
-        await ctr(["version"], { timeoutMs: 5000 });
-        return fixture;
-      } catch {
-        // not serving yet
+  async function waitServing(): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`containerd exited early:\n${fixture.log()}`);
+      if (existsSync(grpcAddress) && existsSync(ttrpcAddress)) {
+        try {
+          await ctr(["version"], { timeoutMs: 5000 });
+          return;
+        } catch {
+          // not serving yet
+        }
       }
+      if (Date.now() > deadline) throw new Error("containerd did not start serving within 20 s");
+      await new Promise((r) => setTimeout(r, 100));
     }
-    if (Date.now() > deadline) {
-      await fixture.stop();
-      throw new Error("containerd did not start serving within 20 s");
-    }
-    await new Promise((r) => setTimeout(r, 100));
   }
+  try {
+    await waitServing();
+  } catch (err) {
+    await fixture.stop();
+    throw err;
+  }
+  return fixture;
 }

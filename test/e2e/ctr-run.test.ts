@@ -244,6 +244,22 @@ describe("a pod: containers sharing one VM", () => {
     },
     VM_MS,
   );
+
+  it(
+    "survives a containerd restart: the new containerd reconnects through the address file and Connect",
+    async () => {
+      await ctrd.restart();
+      expect(await ctrd.ctr(["task", "ls"])).toMatch(/pod-main\s+\d+\s+RUNNING/);
+      const r = await ctrd.exec(
+        ["task", "exec", "--exec-id", "after-restart", "pod-main", "echo", "still here"],
+        {
+          timeoutMs: VM_MS,
+        },
+      );
+      expect(r).toMatchObject({ code: 0, stdout: "still here\n" });
+    },
+    VM_MS,
+  );
 });
 
 describe("a shim killed with SIGKILL", () => {
