@@ -4,7 +4,7 @@
  * metrics, volumes, one VM per pod, and cleanup as the host sees it. VM boots are few and
  * shared: most checks run as extra containers in one pod.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -241,6 +241,51 @@ describe("a pod: containers sharing one VM", () => {
       ]);
       expect(r.code).toBe(0);
       expect(readFileSync(log, "utf8").split("\n").sort()).toEqual(["", "err", "out"]);
+    },
+    VM_MS,
+  );
+
+  it(
+    "hands output to a binary:// logger with its arguments and environment, after it signalled ready",
+    async () => {
+      const dir = join(scratch, "logger");
+      mkdirSync(dir);
+      const logger = join(dir, "logger.sh");
+      writeFileSync(
+        logger,
+        [
+          "#!/bin/sh",
+          '# containerd convention: fd 3 stdout, fd 4 stderr, fd 5 closed when ready; "-dir DIR" from the URI',
+          'out="$2"',
+          'echo "$CONTAINER_ID $CONTAINER_NAMESPACE" > "$out/env"',
+          "exec 5>&-",
+          'cat <&3 > "$out/stdout" &',
+          'cat <&4 > "$out/stderr" &',
+          "wait",
+          "",
+        ].join("\n"),
+        { mode: 0o755 },
+      );
+      const r = await run([
+        "--rm",
+        "--log-uri",
+        `binary://${logger}?dir=${dir}`,
+        ...INPOD,
+        IMAGE,
+        "binlog",
+        "sh",
+        "-c",
+        "echo to-out; echo to-err >&2",
+      ]);
+      expect(r.code).toBe(0);
+      const deadline = Date.now() + 10_000;
+      const written = (f: string) => existsSync(join(dir, f)) && readFileSync(join(dir, f), "utf8") !== "";
+      while (!(written("stdout") && written("stderr")) && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(readFileSync(join(dir, "env"), "utf8")).toBe("binlog default\n");
+      expect(readFileSync(join(dir, "stdout"), "utf8")).toBe("to-out\n");
+      expect(readFileSync(join(dir, "stderr"), "utf8")).toBe("to-err\n");
     },
     VM_MS,
   );
