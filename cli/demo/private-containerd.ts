@@ -120,6 +120,8 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
           clearTimeout(timer);
           resolve({ code, stdout, stderr });
         });
+        // ctr may exit (e.g. a refused task) before reading its stdin: EPIPE is not an error here.
+        child.stdin?.on("error", () => {});
         child.stdin?.end(o.input ?? "");
       }),
     spawnCtr: (args) => spawn("ctr", ["-a", grpcAddress, ...args], { stdio: ["ignore", "pipe", "pipe"] }),

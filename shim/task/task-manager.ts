@@ -71,7 +71,13 @@ export class TaskManager {
       if (!existsSync(v.hostSource)) throw invalid(`mount source ${v.hostSource} does not exist`);
     }
 
-    const sandbox = await this.ensureSandbox(input.configPath);
+    // The guest's hostname: the first container's, else the pod's id (what a container without a
+    // hostname of its own sees through its UTS namespace, as runc's containers see the host's).
+    const hostname =
+      typeof hostSpec.hostname === "string" && hostSpec.hostname !== ""
+        ? hostSpec.hostname
+        : this.opts.sandboxId;
+    const sandbox = await this.ensureSandbox(input.configPath, hostname.slice(0, 63));
     const dir = join(sandbox.sharedDir, id);
     const rootfs = join(dir, "rootfs");
     const init = new ShimProcess("init", id, "", input.io, undefined);
@@ -358,13 +364,13 @@ export class TaskManager {
     return this.sandbox;
   }
 
-  private async ensureSandbox(configPath: string | undefined): Promise<Sandbox> {
+  private async ensureSandbox(configPath: string | undefined, hostname: string): Promise<Sandbox> {
     if (this.sandbox) return this.sandbox;
     this.starting ??= (async () => {
       const config = this.opts.loadConfig(configPath);
       // Mounts made under the sandboxes dir after a VM started must reach virtiofsd's namespace.
       ensureSharedMount(join(config.runtime.stateDir, "sandboxes"));
-      const sandbox = await Sandbox.start({ id: this.opts.sandboxId, config, log: this.opts.log });
+      const sandbox = await Sandbox.start({ id: this.opts.sandboxId, hostname, config, log: this.opts.log });
       this.sandbox = sandbox;
       void sandbox.exited.then((exit) => {
         if (this.sandbox !== sandbox) return;

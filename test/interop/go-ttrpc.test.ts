@@ -118,6 +118,7 @@ describe("ttrpc interop with containerd's Go ttrpc 1.1", () => {
       expect(Buffer.from(back.value).equals(Buffer.from(large))).toBe(true);
       client.close();
     } finally {
+      go.stdin!.on("error", () => {});
       go.stdin!.end();
       await new Promise((r) => (go.exitCode !== null ? r(null) : go.once("exit", r)));
     }
