@@ -85,11 +85,19 @@ export function openInput(path: string): InputFifo {
         endSoon();
         return;
       }
-      try {
-        if (handleOpen) closeSync(openSync(viaHandle, constants.O_WRONLY | constants.O_NONBLOCK));
-      } catch {
-        // the open already returned (a client writer arrived meanwhile)
-      }
+      // Be the writer for an instant so the blocked open returns (and then reads EOF). Until the
+      // libuv thread has actually entered open(), there is no reader and this fails (ENXIO):
+      // keep nudging until the open has returned.
+      const nudge = () => {
+        if (!handleOpen) return;
+        try {
+          closeSync(openSync(viaHandle, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // no reader in open() yet
+        }
+        setTimeout(nudge, 10).unref();
+      };
+      nudge();
     },
   };
 }
