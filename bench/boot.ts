@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { parseConfig } from "../shim/config/load.js";
-import { Sandbox } from "../shim/sandbox/sandbox.js";
+import { Sandbox, standaloneSpec } from "../shim/sandbox/sandbox.js";
 import { floorInitrd, floorRun, median, pssKiB } from "./peers/boot-floor.js";
 
 const runsArg = process.argv.indexOf("--runs");
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       floor.push(await floorRun(kernel, initrd, MEMORY_MIB));
       const t0 = performance.now();
-      const sandbox = await Sandbox.start({ id: `bench${i}`, config, log });
+      const sandbox = await Sandbox.start({ spec: standaloneSpec(`bench${i}`), config, log });
       boot.push(performance.now() - t0);
       if (i === 0) {
         await new Promise((r) => setTimeout(r, 3000)); // idle

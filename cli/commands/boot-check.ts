@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { loadConfig } from "../../shim/config/load.js";
-import { Sandbox } from "../../shim/sandbox/sandbox.js";
+import { Sandbox, standaloneSpec } from "../../shim/sandbox/sandbox.js";
 
 export async function bootCheck(args: readonly string[]): Promise<number> {
   const configPath = args[0];
@@ -15,7 +15,7 @@ export async function bootCheck(args: readonly string[]): Promise<number> {
   const log = pino({ level: process.env["TSKATA_LOG_LEVEL"] ?? "warn" }, pino.destination(2));
   const id = `boot-check-${process.pid}`;
   const t0 = performance.now();
-  const sandbox = await Sandbox.start({ id, hostname: "boot-check", config, log });
+  const sandbox = await Sandbox.start({ spec: standaloneSpec(id, "boot-check"), config, log });
   try {
     const version = await sandbox.client.health.version({}, { timeoutMs: 10_000 });
     const out = [

@@ -3,6 +3,8 @@
 export const Annotation = {
   containerType: "io.kubernetes.cri.container-type",
   sandboxId: "io.kubernetes.cri.sandbox-id",
+  sandboxName: "io.kubernetes.cri.sandbox-name",
+  sandboxNamespace: "io.kubernetes.cri.sandbox-namespace",
   sandboxMemory: "io.kubernetes.cri.sandbox-memory",
   sandboxCpuQuota: "io.kubernetes.cri.sandbox-cpu-quota",
   sandboxCpuPeriod: "io.kubernetes.cri.sandbox-cpu-period",

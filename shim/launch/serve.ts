@@ -11,6 +11,7 @@ import { registerService } from "../../protocol/ttrpc/service.js";
 import { loadConfig } from "../config/load.js";
 import { EventPublisher } from "../events/publisher.js";
 import { openOutput } from "../io/fifo.js";
+import { coldBootProvider } from "../sandbox/sandbox.js";
 import { createTaskService } from "../service/task-service.js";
 import { TaskManager } from "../task/task-manager.js";
 import { bundleGroupId } from "./bundle-group.js";
@@ -30,7 +31,14 @@ export async function serveShim(flags: ShimFlags): Promise<void> {
   const sandboxId = bundleGroupId(process.cwd(), flags.id);
   const ttrpcAddress = process.env["TTRPC_ADDRESS"] ?? `${flags.address}.ttrpc`;
   const events = new EventPublisher({ address: ttrpcAddress, namespace: flags.namespace, log });
-  const tasks = new TaskManager({ namespace: flags.namespace, sandboxId, events, log, loadConfig });
+  const tasks = new TaskManager({
+    namespace: flags.namespace,
+    sandboxId,
+    events,
+    log,
+    loadConfig,
+    sandboxes: coldBootProvider,
+  });
   const server = new Server({
     onCallError: (service, method, err) =>
       log.debug({ service, method, code: err.code, msg: err.message }, "call failed"),

@@ -6,6 +6,7 @@ import { HypervisorError } from "../hypervisor/errors.js";
 import { StdioUriError } from "../io/stdio-uri.js";
 import { ProcessStateError } from "../process/state.js";
 import { RootfsError } from "../rootfs/rootfs.js";
+import { SandboxError, type SandboxErrorCode } from "../sandbox/errors.js";
 import { TaskError, type TaskErrorCode } from "../task/errors.js";
 
 const TASK_CODES: Record<TaskErrorCode, Code> = {
@@ -17,6 +18,14 @@ const TASK_CODES: Record<TaskErrorCode, Code> = {
   TASK_UNSUPPORTED: Code.UNIMPLEMENTED,
 };
 
+const SANDBOX_CODES: Record<SandboxErrorCode, Code> = {
+  SANDBOX_HOST_NAMESPACE: Code.INVALID_ARGUMENT,
+  SANDBOX_SPEC_INVALID: Code.INVALID_ARGUMENT,
+  SANDBOX_NOT_RUNNING: Code.FAILED_PRECONDITION,
+  SANDBOX_RESOURCES_EXCEEDED: Code.RESOURCE_EXHAUSTED,
+  SANDBOX_MOUNT_UNSUPPORTED: Code.INVALID_ARGUMENT,
+};
+
 export function toTtrpcStatus(err: unknown): TtrpcError {
   if (err instanceof TtrpcError) return err;
   if (err instanceof TaskError) return new TtrpcError(TASK_CODES[err.code], err.message);
@@ -24,6 +33,8 @@ export function toTtrpcStatus(err: unknown): TtrpcError {
   if (err instanceof StdioUriError || err instanceof ConfigError) {
     return new TtrpcError(Code.INVALID_ARGUMENT, err.message);
   }
+  if (err instanceof SandboxError)
+    return new TtrpcError(SANDBOX_CODES[err.code], `${err.code}: ${err.message}`);
   if (err instanceof RootfsError) return new TtrpcError(Code.INVALID_ARGUMENT, err.message);
   if (err instanceof HypervisorError) {
     return new TtrpcError(Code.UNAVAILABLE, `sandbox VM: ${err.code}: ${err.message}`);

@@ -1,9 +1,16 @@
 /**
  * The OCI spec containerd wrote for the host, rewritten for the guest: host-only parts are
- * dropped (namespace paths, cgroups path, hooks, host devices), and every bind mount whose source
- * is a host path becomes a share: the host path is bind-mounted (with its read-only flag) under
- * `<shared dir>/<container id>/mounts/<n>`, and the guest spec points at that path as the guest
- * sees it. Nothing outside a mount's source is visible to the guest.
+ * dropped (host namespace paths, cgroups path, hooks, host devices), and every bind mount whose
+ * source is a host path becomes a share: the host path (a directory or a file) is bind-mounted
+ * (with its read-only flag) under `<shared dir>/<container id>/mounts/<n>`, and the guest spec
+ * points at that path as the guest sees it. Nothing outside a mount's source is visible to the
+ * guest.
+ *
+ * Namespaces: a path `/proc/<pid>/ns/<type>` naming the init process of another container of the
+ * same pod (CRI points app containers at the sandbox container's ipc, uts and — with a shared
+ * process namespace — pid namespaces) is kept: the pid the shim reported is the guest's, so the
+ * same path names the same namespace inside the VM. The network namespace is always the pod's
+ * (the agent's); any other path names something of the host and is dropped (a fresh namespace).
  */
 import { posix } from "node:path";
 
@@ -54,7 +61,29 @@ function isHostBind(m: OciMount): boolean {
   );
 }
 
-export function guestSpec(hostSpec: OciSpec, containerId: string): GuestSpec {
+const POD_SHAREABLE = new Set(["ipc", "uts", "pid"]);
+
+function guestNamespace(
+  ns: { type: string; path?: string },
+  podPids: ReadonlySet<number>,
+): { type: string; path?: string } {
+  if (ns.path === undefined || ns.type === "network") return { type: ns.type };
+  const m = /^\/proc\/(\d+)\/ns\/([a-z]+)$/.exec(ns.path);
+  if (m && POD_SHAREABLE.has(ns.type) && m[2] === ns.type && podPids.has(Number(m[1]))) {
+    return { type: ns.type, path: ns.path };
+  }
+  return { type: ns.type };
+}
+
+/**
+ * `podPids`: the (guest) init pids of the pod's other containers, whose namespaces this
+ * container may join.
+ */
+export function guestSpec(
+  hostSpec: OciSpec,
+  containerId: string,
+  podPids: ReadonlySet<number> = new Set(),
+): GuestSpec {
   const spec: OciSpec = structuredClone(hostSpec);
   delete spec.hooks;
   const volumes: VolumeShare[] = [];
@@ -70,8 +99,8 @@ export function guestSpec(hostSpec: OciSpec, containerId: string): GuestSpec {
   });
   if (spec.linux) {
     // Host namespace files and cgroups mean nothing in the guest: the agent places the container
-    // in the pod's namespaces and its own cgroup tree. Host devices are not in the VM.
-    spec.linux.namespaces = (spec.linux.namespaces ?? []).map(({ type }) => ({ type }));
+    // in the pod's network namespace and its own cgroup tree. Host devices are not in the VM.
+    spec.linux.namespaces = (spec.linux.namespaces ?? []).map((ns) => guestNamespace(ns, podPids));
     delete spec.linux.cgroupsPath;
     delete spec.linux.devices;
   }

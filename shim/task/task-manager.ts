@@ -1,9 +1,12 @@
 /**
- * The pod's tasks: containers and their processes, the sandbox VM they run in (booted with the
- * first container, stopped with the last), and the events containerd hears about them. Each
- * method is one Task RPC in domain terms; the Task service converts wire messages and errors.
+ * The pod's tasks: containers and their processes, and the events containerd hears about them.
+ * Each method is one Task RPC in domain terms; the Task service converts wire messages and
+ * errors. The pod's sandbox (its VM) comes from the injected SandboxProvider, asked with the
+ * SandboxSpec of the container that opens the pod (the CRI sandbox container, or a plain
+ * container); it stops with the CRI sandbox container, or with the last container.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "pino";
@@ -13,7 +16,24 @@ import type { EventPublisher } from "../events/publisher.js";
 import { deleted, type ExitInfo, paused, resumed, started } from "../process/state.js";
 import { mountRootfs, unmountRootfs } from "../rootfs/rootfs.js";
 import { ensureSharedMount } from "../rootfs/shared-mount.js";
-import { Sandbox } from "../sandbox/sandbox.js";
+import { shareVolume } from "../rootfs/volume.js";
+import { SandboxError } from "../sandbox/errors.js";
+import type { PodSandbox, SandboxProvider } from "../sandbox/provider.js";
+import {
+  CONTAINER_TYPE_SANDBOX,
+  criContainerType,
+  refuseHostNamespaces,
+  type SandboxSpec,
+  sandboxSpecFor,
+} from "../sandbox/sandbox-spec.js";
+import {
+  type ContainerLimits,
+  containerLimits,
+  fitToHost,
+  hostMemoryMib,
+  podSize,
+  type VmSize,
+} from "../sandbox/sizing.js";
 import { guestSpec, type OciSpec } from "../spec/guest-spec.js";
 import { type Container, processOf } from "./container.js";
 import { invalid, notFound, TaskError } from "./errors.js";
@@ -26,6 +46,10 @@ export interface TaskManagerOptions {
   events: EventPublisher;
   log: Logger;
   loadConfig(configPath: string | undefined): TskataConfig;
+  /** Where the pod's VM comes from (cold boot, a warm pool, or a test's fake). */
+  sandboxes: SandboxProvider;
+  /** Host facts used to refuse a pod that cannot fit (tests pass their own). */
+  host?: { memoryMib: number | undefined; cpus: number };
   /** Called when the last container is gone and the sandbox stopped. */
   onEmpty?: () => void;
 }
@@ -43,8 +67,11 @@ const VM_DIED_STATUS = 128 + 9;
 
 export class TaskManager {
   private readonly containers = new Map<string, Container>();
-  private sandbox: Sandbox | undefined;
-  private starting: Promise<Sandbox> | undefined;
+  private sandbox: PodSandbox | undefined;
+  private starting: Promise<PodSandbox> | undefined;
+  /** The spec and configuration the running sandbox was started with. */
+  private sandboxSpec: SandboxSpec | undefined;
+  private config: TskataConfig | undefined;
 
   constructor(private readonly opts: TaskManagerOptions) {}
 
@@ -66,22 +93,30 @@ export class TaskManager {
         `bundle ${bundle}: no rootfs mounts were given and root.path ${bundleRootfs} does not exist`,
       );
     }
-    const { spec, volumes, readonlyRootfs } = guestSpec(hostSpec, id);
+    refuseHostNamespaces(hostSpec, `container ${id}`);
+    refuseHostPropagation(hostSpec, id);
+    const podPids = new Set([...this.containers.values()].map((c) => c.init.pid).filter((p) => p > 0));
+    const { spec, volumes, readonlyRootfs } = guestSpec(hostSpec, id, podPids);
     for (const v of volumes) {
       if (!existsSync(v.hostSource)) throw invalid(`mount source ${v.hostSource} does not exist`);
     }
-
-    // The guest's hostname: the first container's, else the pod's id (what a container without a
-    // hostname of its own sees through its UTS namespace, as runc's containers see the host's).
-    const hostname =
-      typeof hostSpec.hostname === "string" && hostSpec.hostname !== ""
-        ? hostSpec.hostname
-        : this.opts.sandboxId;
-    const sandbox = await this.ensureSandbox(input.configPath, hostname.slice(0, 63));
+    const limits = containerLimits(hostSpec);
+    const sandbox = await this.ensureSandbox(input.configPath, id, hostSpec);
+    await this.growFor(id, limits);
     const dir = join(sandbox.sharedDir, id);
     const rootfs = join(dir, "rootfs");
     const init = new ShimProcess("init", id, "", input.io, undefined);
-    const c: Container = { id, bundle, init, execs: new Map(), dir, rootfs, volumes: [] };
+    const c: Container = {
+      id,
+      bundle,
+      init,
+      execs: new Map(),
+      dir,
+      rootfs,
+      volumes: [],
+      isPodSandbox: criContainerType(hostSpec) === CONTAINER_TYPE_SANDBOX,
+      limits,
+    };
     let agentCreated = false;
     try {
       mountRootfs(
@@ -91,11 +126,7 @@ export class TaskManager {
       );
       for (const v of volumes) {
         const target = join(sandbox.sharedDir, v.shareRelPath);
-        mountRootfs(
-          [{ type: "bind", source: v.hostSource, options: ["rbind", ...(v.readonly ? ["ro"] : [])] }],
-          "",
-          target,
-        );
+        shareVolume(v.hostSource, target, v.readonly);
         c.volumes.push(target);
       }
       const { pid } = await sandbox.agent.createContainer(
@@ -233,6 +264,7 @@ export class TaskManager {
       exitStatus: exit.status,
       exitedAt: timestamp(exit.at),
     });
+    if (c.isPodSandbox) await this.stopPod();
     if (this.containers.size === 0) {
       await this.stopSandbox();
       this.opts.onEmpty?.();
@@ -331,11 +363,7 @@ export class TaskManager {
   async destroy(): Promise<void> {
     const containers = [...this.containers.values()];
     this.containers.clear();
-    try {
-      await this.stopSandbox();
-    } catch (err) {
-      this.opts.log.error({ err }, "stopping the sandbox failed");
-    }
+    // Mounts first: the sandbox's directory can only go once nothing is mounted below it.
     for (const c of containers) {
       try {
         for (const p of [c.init, ...c.execs.values()]) p.io?.dispose();
@@ -343,6 +371,11 @@ export class TaskManager {
       } catch (err) {
         this.opts.log.error({ err, id: c.id }, "releasing the container's host resources failed");
       }
+    }
+    try {
+      await this.stopSandbox();
+    } catch (err) {
+      this.opts.log.error({ err }, "stopping the sandbox failed");
     }
   }
 
@@ -358,20 +391,31 @@ export class TaskManager {
     return p;
   }
 
-  private requireSandbox(): Sandbox {
+  private requireSandbox(): PodSandbox {
     if (!this.sandbox)
       throw new TaskError("TASK_WRONG_STATE", `sandbox ${this.opts.sandboxId} is not running`);
     return this.sandbox;
   }
 
-  private async ensureSandbox(configPath: string | undefined, hostname: string): Promise<Sandbox> {
+  /** The running sandbox, or a new one opened by this container (its spec read from it). */
+  private async ensureSandbox(
+    configPath: string | undefined,
+    taskId: string,
+    hostSpec: OciSpec,
+  ): Promise<PodSandbox> {
     if (this.sandbox) return this.sandbox;
-    this.starting ??= (async () => {
-      const config = this.opts.loadConfig(configPath);
+    if (this.starting) return this.starting;
+    const spec = sandboxSpecFor(taskId, this.opts.sandboxId, hostSpec);
+    const config = this.opts.loadConfig(configPath);
+    const base = { memoryMib: config.hypervisor.memoryMib, vcpus: config.hypervisor.vcpus };
+    const size = this.fit(`pod ${spec.id}`, podSize(base, spec.announced, [containerLimits(hostSpec)]), base);
+    this.starting = (async () => {
       // Mounts made under the sandboxes dir after a VM started must reach virtiofsd's namespace.
       ensureSharedMount(join(config.runtime.stateDir, "sandboxes"));
-      const sandbox = await Sandbox.start({ id: this.opts.sandboxId, hostname, config, log: this.opts.log });
+      const sandbox = await this.opts.sandboxes.start({ spec, config, size, log: this.opts.log });
       this.sandbox = sandbox;
+      this.sandboxSpec = spec;
+      this.config = config;
       void sandbox.exited.then((exit) => {
         if (this.sandbox !== sandbox) return;
         this.sandbox = undefined;
@@ -384,10 +428,53 @@ export class TaskManager {
     return this.starting;
   }
 
+  private fit(what: string, size: VmSize, base: VmSize): VmSize {
+    const host = this.opts.host ?? { memoryMib: hostMemoryMib(), cpus: availableParallelism() };
+    return fitToHost(what, size, host.memoryMib, Math.max(host.cpus, base.vcpus));
+  }
+
+  /** Grows the VM when a container with limits joins: base + the pod's limits (Kata's sizing). */
+  private async growFor(id: string, limits: ContainerLimits): Promise<void> {
+    const sandbox = this.sandbox;
+    if (!sandbox || !this.config || !this.sandboxSpec) return;
+    if (limits.memoryBytes === 0 && limits.cpus === 0) return;
+    const h = this.config.hypervisor;
+    const base = { memoryMib: h.memoryMib, vcpus: h.vcpus };
+    const all = [...[...this.containers.values()].map((c) => c.limits), limits];
+    const target = this.fit(`container ${id}`, podSize(base, this.sandboxSpec.announced, all), base);
+    const now = sandbox.size;
+    if (target.memoryMib <= now.memoryMib && target.vcpus <= now.vcpus) return;
+    const grown = await sandbox.resize({
+      memoryMib: Math.max(target.memoryMib, now.memoryMib),
+      vcpus: Math.max(target.vcpus, now.vcpus),
+    });
+    this.opts.log.info({ id, from: now, to: grown }, "sandbox grown for a container's limits");
+  }
+
   private async stopSandbox(): Promise<void> {
     const sandbox = this.sandbox;
     this.sandbox = undefined;
+    this.sandboxSpec = undefined;
     if (sandbox) await sandbox.stop();
+  }
+
+  /**
+   * The CRI sandbox container is gone (StopPodSandbox): the pod's VM goes with it. Processes
+   * still alive in it are reported killed, so no Wait hangs; their containers stay until deleted.
+   */
+  private async stopPod(): Promise<void> {
+    if (!this.sandbox) return;
+    for (const c of this.containers.values()) {
+      for (const p of [c.init, ...c.execs.values()]) {
+        if (p.state.kind === "running" || p.state.kind === "paused" || p.state.kind === "created") {
+          this.reportExit(p, { status: VM_DIED_STATUS, at: Date.now() });
+        }
+      }
+      // The share goes with the sandbox: nothing of it may stay mounted (lazy unmounts let the
+      // guest's last writes through while the VM stops).
+      this.releaseMounts(c);
+    }
+    await this.stopSandbox();
   }
 
   /** The VM died: every live process is reported exited (128+9) so no Wait hangs. */
@@ -472,4 +559,22 @@ function exitOf(p: ShimProcess): ExitInfo {
 
 function timestamp(ms: number) {
   return { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+/**
+ * Mount propagation from the host into a container (rslave/rshared binds: Kubernetes'
+ * HostToContainer and Bidirectional) cannot reach a VM: the guest sees a copy of the share, not
+ * the host's mount table. Refused with the mount named.
+ */
+function refuseHostPropagation(spec: OciSpec, id: string): void {
+  for (const m of spec.mounts ?? []) {
+    const opts = m.options ?? [];
+    const bad = opts.find((o) => ["shared", "rshared", "slave", "rslave"].includes(o));
+    if (bad && (m.type === "bind" || opts.includes("bind") || opts.includes("rbind"))) {
+      throw new SandboxError(
+        "SANDBOX_MOUNT_UNSUPPORTED",
+        `container ${id}: mount ${m.destination} asks for ${bad} propagation from the host; a tskata container runs in a VM and cannot see host mounts made after it started (use private propagation)`,
+      );
+    }
+  }
 }

@@ -51,3 +51,29 @@ describe("guest spec", () => {
     expect(parseBootConfig("").sharedFsPath).toBe(GUEST_SHARED_DIR);
   });
 });
+
+describe("guest spec namespaces", () => {
+  const spec: OciSpec = {
+    process: { args: ["sh"] },
+    linux: {
+      namespaces: [
+        { type: "pid", path: "/proc/42/ns/pid" },
+        { type: "ipc", path: "/proc/7/ns/ipc" },
+        { type: "uts", path: "/proc/42/ns/ipc" },
+        { type: "network", path: "/proc/42/ns/net" },
+        { type: "mount", path: "/proc/42/ns/mnt" },
+      ],
+    },
+  };
+
+  it("keeps a path naming a pod container's namespace of the same type, drops host and mismatched paths", () => {
+    const g = guestSpec(spec, "c2", new Set([42]));
+    expect(g.spec.linux?.namespaces).toEqual([
+      { type: "pid", path: "/proc/42/ns/pid" },
+      { type: "ipc" },
+      { type: "uts" },
+      { type: "network" },
+      { type: "mount" },
+    ]);
+  });
+});

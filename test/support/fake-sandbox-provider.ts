@@ -1,0 +1,80 @@
+/**
+ * A SandboxProvider for task-layer tests: each "VM" is a fake agent served in-process over ttrpc
+ * and a temporary shared directory. It records the spec and size it was asked for, resizes, and
+ * stops; `kill()` makes its VM die unexpectedly.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { VmExit } from "../../shim/hypervisor/hypervisor.js";
+import type { PodSandbox, SandboxProvider, SandboxStartRequest } from "../../shim/sandbox/provider.js";
+import type { VmSize } from "../../shim/sandbox/sizing.js";
+import { type FakeAgent, startFakeAgent } from "./fake-agent.js";
+
+export interface FakeSandbox extends PodSandbox {
+  request: SandboxStartRequest;
+  fake: FakeAgent;
+  resizes: VmSize[];
+  stopped: boolean;
+  kill(): void;
+}
+
+export interface FakeSandboxProvider extends SandboxProvider {
+  started: FakeSandbox[];
+}
+
+export function fakeSandboxProvider(): FakeSandboxProvider {
+  const started: FakeSandbox[] = [];
+  return {
+    started,
+    async start(request) {
+      const fake = await startFakeAgent();
+      const sharedDir = mkdtempSync(join(tmpdir(), "tskata-fake-shared-"));
+      let size = { ...request.size };
+      let end!: (exit: VmExit) => void;
+      const exited = new Promise<VmExit>((resolve) => {
+        end = resolve;
+      });
+      const exit = (expected: boolean): VmExit => ({
+        expected,
+        reason: expected ? "stopped" : "killed",
+        code: null,
+        signal: expected ? null : "SIGKILL",
+        consoleTail: "",
+      });
+      const sandbox: FakeSandbox = {
+        id: request.spec.id,
+        request,
+        fake,
+        resizes: [],
+        stopped: false,
+        agent: fake.agent,
+        sharedDir,
+        exited,
+        get size() {
+          return { ...size };
+        },
+        async resize(target) {
+          sandbox.resizes.push(target);
+          size = {
+            memoryMib: Math.max(size.memoryMib, target.memoryMib),
+            vcpus: Math.max(size.vcpus, target.vcpus),
+          };
+          return { ...size };
+        },
+        async stop() {
+          if (sandbox.stopped) return;
+          sandbox.stopped = true;
+          await fake.close();
+          rmSync(sharedDir, { recursive: true, force: true });
+          end(exit(true));
+        },
+        kill() {
+          end(exit(false));
+        },
+      };
+      started.push(sandbox);
+      return sandbox;
+    },
+  };
+}
