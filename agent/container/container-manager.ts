@@ -3,7 +3,7 @@
  * signals, pause/resume, update, remove. Domain types in, domain errors out; the wire is
  * agent/rpc's business.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kill } from "../../native/process.js";
 import { cgroupPids, prepareCgroupParent } from "../cgroups/cgroup-fs.js";
@@ -28,6 +28,9 @@ import {
   type SandboxState,
   type StorageSpec,
 } from "./sandbox.js";
+
+/** Console sockets crun hands a terminal's master through (short, fixed-length paths). */
+const CONSOLE_DIR = "/run/tskata/console";
 
 export interface StdioRequest {
   terminal: boolean;
@@ -78,6 +81,7 @@ export class ContainerManager {
   private sandbox: SandboxState = { kind: "absent" };
   readonly oom = new OomWatcher();
   private cgroupReady = false;
+  private consoleSeq = 0;
 
   constructor(private readonly o: ManagerOptions) {}
 
@@ -171,12 +175,12 @@ export class ContainerManager {
   ): Promise<{ pid: number; process: SupervisedProcess }> {
     const tag = execId === "" ? "init" : `exec-${execId}`;
     const pidFile = join(bundle.dir, `${tag}.pid`);
-    const stdio = stdioReq.terminal
-      ? createTtyStdio({
-          socketPath: join(bundle.dir, `${tag}.console`),
-          rows: stdioReq.rows,
-          columns: stdioReq.columns,
-        })
+    // A unix socket path is limited to 108 bytes: the console socket's must not grow with the
+    // container and exec ids (CRI's are 64 characters each), so it is a sequence number.
+    const consolePath = stdioReq.terminal ? join(CONSOLE_DIR, `${++this.consoleSeq}.sock`) : undefined;
+    if (consolePath) mkdirSync(CONSOLE_DIR, { recursive: true });
+    const stdio = consolePath
+      ? createTtyStdio({ socketPath: consolePath, rows: stdioReq.rows, columns: stdioReq.columns })
       : createPipeStdio({ stdin: stdioReq.stdin });
     const release = this.o.reaper.hold();
     try {
@@ -195,6 +199,8 @@ export class ContainerManager {
       release();
       stdio.destroy();
       throw err;
+    } finally {
+      if (consolePath) rmSync(consolePath, { force: true });
     }
   }
 
