@@ -30,8 +30,18 @@ export function writeBusyboxRootfs(root: string): void {
   writeFileSync(join(root, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
 }
 
-/** Writes the image tar to `out` and returns it. */
-export function buildBusyboxImage(out: string, name = "localhost/busybox:latest"): string {
+/** What the image runs when a container does not say: the OCI image config's Entrypoint and Cmd. */
+export interface BusyboxImageConfig {
+  entrypoint?: string[];
+  cmd?: string[];
+}
+
+/** Writes the image tar to `out` and returns it. Without `run` the image runs `sh`. */
+export function buildBusyboxImage(
+  out: string,
+  name = "localhost/busybox:latest",
+  run: BusyboxImageConfig = { cmd: ["sh"] },
+): string {
   const work = mkdtempSync(join(tmpdir(), "tskata-image-"));
   try {
     const rootfs = join(work, "rootfs");
@@ -63,7 +73,11 @@ export function buildBusyboxImage(out: string, name = "localhost/busybox:latest"
     const config = blob({
       architecture: "amd64",
       os: "linux",
-      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
+      config: {
+        Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        ...(run.entrypoint ? { Entrypoint: run.entrypoint } : {}),
+        ...(run.cmd ? { Cmd: run.cmd } : {}),
+      },
       rootfs: { type: "layers", diff_ids: [`sha256:${layerDigest}`] },
     });
     const manifest = blob({

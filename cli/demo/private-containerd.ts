@@ -38,6 +38,8 @@ export interface ContainerdOptions {
   extraConfig?: string;
   /** Directories put first on containerd's PATH (where it finds shim binaries). */
   pathPrefix?: string[];
+  /** Keep the CRI plugin (off by default: ctr-driven tests and the demo do not need it). */
+  cri?: boolean;
 }
 
 export async function startContainerd(opts: ContainerdOptions = {}): Promise<ContainerdFixture> {
@@ -51,7 +53,7 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
       "version = 2",
       `root = "${dir}/root"`,
       `state = "${dir}/state"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      opts.cri ? "disabled_plugins = []" : 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
       "[grpc]",
       `  address = "${grpcAddress}"`,
       "[ttrpc]",

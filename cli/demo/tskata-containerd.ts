@@ -18,8 +18,11 @@ export interface TskataContainerd extends ContainerdFixture {
   close(): Promise<void>;
 }
 
-/** `build`: compile first (tests run from source; the demo runs the installed build). */
-export async function startTskataContainerd(opts: { build?: boolean } = {}): Promise<TskataContainerd> {
+/**
+ * A new temp dir holding `containerd-shim-tskata-v2` (the built shim) for containerd's PATH; the
+ * caller removes it. `build`: compile first (tests run from source; the demo runs the installed build).
+ */
+export function makeShimBinDir(opts: { build?: boolean } = {}): string {
   const repoRoot = packageRoot();
   if (!repoRoot) throw new Error("cannot find the tskata package root");
   if (opts.build ?? true) {
@@ -27,6 +30,11 @@ export async function startTskataContainerd(opts: { build?: boolean } = {}): Pro
   }
   const binDir = mkdtempSync(join(tmpdir(), "tskata-bin-"));
   symlinkSync(join(repoRoot, "dist/shim/main.js"), join(binDir, "containerd-shim-tskata-v2"));
+  return binDir;
+}
+
+export async function startTskataContainerd(opts: { build?: boolean } = {}): Promise<TskataContainerd> {
+  const binDir = makeShimBinDir(opts);
   const ctrd = await startContainerd({ pathPrefix: [binDir] });
   const image = join(binDir, "busybox.tar");
   buildBusyboxImage(image);
