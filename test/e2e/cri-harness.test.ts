@@ -20,6 +20,7 @@ import {
   startCriContainerd,
 } from "../support/cri/cri-containerd.js";
 import { firewallRulesMentioning } from "../support/cri/host-firewall.js";
+import { portForwardExchange } from "../support/cri/port-forward.js";
 
 let h: CriContainerd;
 const hostPort = 20_000 + Math.floor(Math.random() * 10_000);
@@ -178,6 +179,13 @@ describe("CRI harness with the runc handler", () => {
     expect(rules.some((r) => r.includes(`--to-destination ${pod1Ip}:80`))).toBe(true);
     const res = await fetch(`http://127.0.0.1:${hostPort}/index.html`, { signal: AbortSignal.timeout(5000) });
     expect(await res.text()).toBe("served-by-pod-one\n");
+  });
+
+  it("PortForward through containerd's streaming server reaches the pod's port", async () => {
+    const { url } = await h.cri.runtime.portForward({ podSandboxId: pod1Id, port: [80] });
+    const r = await portForwardExchange(url, Buffer.from("GET /index.html HTTP/1.0\r\n\r\n"));
+    expect(r.error).toBe("");
+    expect(r.data.toString()).toMatch(/^HTTP\/1\.[01] 200 OK\r\n[\s\S]*\r\n\r\nserved-by-pod-one\n$/);
   });
 
   it("StopPodSandbox and RemovePodSandbox remove the pod and its containers", async () => {
