@@ -5,7 +5,8 @@ export type AgentErrorCode =
   | "ERR_AGENT_TRANSPORT_UNSUPPORTED"
   | "ERR_AGENT_MODULE_LOAD"
   | "ERR_AGENT_MOUNT"
-  | "ERR_AGENT_SHARED_FS";
+  | "ERR_AGENT_SHARED_FS"
+  | "ERR_AGENT_HOTPLUG";
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;

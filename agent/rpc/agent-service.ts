@@ -20,7 +20,10 @@ import { readCgroupStats } from "../cgroups/stats.js";
 import type { ContainerManager, CreateRequest, StdioRequest } from "../container/container-manager.js";
 import { ContainerError } from "../container/errors.js";
 import type { StorageSpec } from "../container/sandbox.js";
+import { onlineResources } from "../init/hotplug.js";
+import { GuestNetwork } from "../network/guest-network.js";
 import { toWireError } from "./error-codes.js";
+import { createNetworkRpcs } from "./network-service.js";
 import type { LifecycleHooks } from "./sandbox-lifecycle.js";
 
 /** Default and ceiling of one ReadStdout/ReadStderr answer (ttrpc messages stop at 4 MiB). */
@@ -76,14 +79,11 @@ function readSize(max: number): number {
   return max === 0 ? DEFAULT_READ_BYTES : Math.min(max, MAX_READ_BYTES);
 }
 
-const networkUnimplemented = () => {
-  throw new TtrpcError(Code.UNIMPLEMENTED, "guest network RPCs are not implemented by this agent yet");
-};
-
 export function createAgentService(
   manager: ContainerManager,
   lifecycle: LifecycleHooks,
 ): ServiceImpl<typeof Agent> {
+  const network = new GuestNetwork();
   const impl: ServiceImpl<typeof Agent> = {
     async createSandbox(req) {
       await manager.createSandbox({
@@ -99,6 +99,7 @@ export function createAgentService(
       return {};
     },
     async destroySandbox(req) {
+      network.stop();
       await manager.destroyAll();
       lifecycle.destroy(req.poweroff);
       return {};
@@ -202,10 +203,21 @@ export function createAgentService(
       if (id === undefined) throw new TtrpcError(Code.CANCELLED, "GetOOMEvent: cancelled");
       return { containerId: id };
     },
-    updateInterface: networkUnimplemented,
-    updateRoutes: networkUnimplemented,
-    listInterfaces: networkUnimplemented,
-    listRoutes: networkUnimplemented,
+    ...createNetworkRpcs(network),
+    async onlineResources(req) {
+      const r = await onlineResources({
+        minVcpus: req.minVcpus,
+        minMemoryMib: Number(req.minMemoryMib),
+        timeoutMs: req.timeoutMs,
+      });
+      return {
+        onlineVcpus: r.onlineVcpus,
+        memTotalKib: BigInt(r.memTotalKib),
+        presentMemoryMib: BigInt(r.presentMemoryMib),
+        onlinedVcpus: r.onlinedVcpus,
+        onlinedMemoryBlocks: r.onlinedMemoryBlocks,
+      };
+    },
   };
   // every method converts domain errors at this one edge
   for (const [name, fn] of Object.entries(impl) as [string, (...a: unknown[]) => unknown][]) {

@@ -2,6 +2,7 @@
 import { Code } from "../../protocol/ttrpc/codes.js";
 import { TtrpcError } from "../../protocol/ttrpc/errors.js";
 import { ContainerError, type ContainerErrorCode } from "../container/errors.js";
+import { GuestNetworkError, type GuestNetworkErrorCode } from "../network/errors.js";
 
 export const WIRE_CODES: Record<ContainerErrorCode, Code> = {
   ERR_CONTAINER_NOT_FOUND: Code.NOT_FOUND,
@@ -20,9 +21,22 @@ export const WIRE_CODES: Record<ContainerErrorCode, Code> = {
   ERR_CGROUP: Code.INTERNAL,
 };
 
+export const NETWORK_WIRE_CODES: Record<GuestNetworkErrorCode, Code> = {
+  ERR_NETWORK_INVALID: Code.INVALID_ARGUMENT,
+  ERR_NETWORK_NO_SANDBOX: Code.FAILED_PRECONDITION,
+  ERR_NETWORK_NIC_NOT_FOUND: Code.NOT_FOUND,
+  ERR_NETWORK_UNSUPPORTED: Code.UNIMPLEMENTED,
+  ERR_NETWORK_COMMAND: Code.INTERNAL,
+  ERR_CONNECTION_NOT_FOUND: Code.NOT_FOUND,
+  ERR_CONNECTION_REFUSED: Code.UNAVAILABLE,
+  ERR_CONNECTION_LIMIT: Code.RESOURCE_EXHAUSTED,
+};
+
 /** A thrown value as the status the host sees; the domain code leads the message. */
 export function toWireError(err: unknown): unknown {
   if (err instanceof ContainerError)
     return new TtrpcError(WIRE_CODES[err.code], `${err.code}: ${err.message}`);
+  if (err instanceof GuestNetworkError)
+    return new TtrpcError(NETWORK_WIRE_CODES[err.code], `${err.code}: ${err.message}`);
   return err;
 }

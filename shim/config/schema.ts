@@ -34,6 +34,9 @@ export const SCHEMA: Record<"hypervisor" | "agent" | "runtime", SectionSpec> = {
     },
     vcpus: { kind: "int", default: 1, min: 1, max: 255 },
     memory_mib: { kind: "int", default: 512, min: 64, max: 1_048_576 },
+    // Growth room for hotplug (0 = the host's); cross-checked against vcpus/memory_mib in validate.ts.
+    max_vcpus: { kind: "int", default: 0, min: 0, max: 255 },
+    max_memory_mib: { kind: "int", default: 0, min: 0, max: 1_048_576 },
     // Empty kernel = the guest image's kernel; image/initrd handled together in validate.ts.
     kernel: { kind: "path", default: "", check: "file" },
     image: { kind: "path", default: "", check: "file" },

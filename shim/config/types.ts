@@ -27,6 +27,10 @@ export interface HypervisorConfig {
   cpuModel: string;
   vcpus: number;
   memoryMib: number;
+  /** Most vCPUs a running VM may grow to by hotplug; 0 = the host's CPU count. */
+  maxVcpus: number;
+  /** Most memory (MiB) a running VM may grow to by hotplug; 0 = the host's MemTotal. */
+  maxMemoryMib: number;
   /** Absolute path of the guest kernel (always set after loading). */
   kernel: string;
   /** Absolute path of the read-only root disk image, or undefined. */

@@ -166,6 +166,20 @@ export function validateConfig(raw: unknown, opts: ValidateOptions): TskataConfi
     if (problem) issues.push({ key: "hypervisor.virtiofsd_path", message: problem });
   }
 
+  for (const [maxKey, baseKey] of [
+    ["max_vcpus", "vcpus"],
+    ["max_memory_mib", "memory_mib"],
+  ] as const) {
+    const max = Number(h[maxKey]);
+    const base = Number(h[baseKey]);
+    if (max !== 0 && max < base) {
+      issues.push({
+        key: `hypervisor.${maxKey}`,
+        message: `must be 0 (the host's) or >= hypervisor.${baseKey} (${base}), got ${max}`,
+      });
+    }
+  }
+
   if (issues.length > 0) throw new ConfigError("CONFIG_INVALID", issues, opts.source);
 
   const a = values["agent"]!;
@@ -180,6 +194,8 @@ export function validateConfig(raw: unknown, opts: ValidateOptions): TskataConfi
       cpuModel: String(h["cpu_model"]),
       vcpus: Number(h["vcpus"]),
       memoryMib: Number(h["memory_mib"]),
+      maxVcpus: Number(h["max_vcpus"]),
+      maxMemoryMib: Number(h["max_memory_mib"]),
       kernel: String(h["kernel"]),
       image: h["image"] === "" ? undefined : String(h["image"]),
       initrd: h["initrd"] === "" ? undefined : String(h["initrd"]),

@@ -15,7 +15,10 @@ export type HypervisorErrorCode =
   | "SANDBOX_ID_INVALID"
   | "SANDBOX_PATH_TOO_LONG"
   | "SANDBOX_EXISTS"
-  | "CLEANUP_FAILED";
+  | "CLEANUP_FAILED"
+  | "HYPERVISOR_RESOURCES_EXCEEDED"
+  | "HYPERVISOR_RESIZE_INVALID"
+  | "HYPERVISOR_HOTPLUG_FAILED";
 
 export class HypervisorError extends Error {
   override name = "HypervisorError";
@@ -49,5 +52,16 @@ export class QmpCommandError extends HypervisorError {
   constructor(command: string, errorClass: string, desc: string) {
     super("QMP_ERROR", `QMP ${command} failed: ${errorClass}: ${desc}`);
     this.errorClass = errorClass;
+  }
+}
+
+/**
+ * A resize asked for more than the VM may have (its configured maximum, its free memory slots,
+ * or what the host has available). Nothing was changed.
+ */
+export class ResourcesExceededError extends HypervisorError {
+  override name = "ResourcesExceededError";
+  constructor(sandboxId: string, what: string) {
+    super("HYPERVISOR_RESOURCES_EXCEEDED", `sandbox ${sandboxId}: cannot grow: ${what}`);
   }
 }

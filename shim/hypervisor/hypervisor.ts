@@ -1,8 +1,17 @@
 /** The seam between the sandbox and a VMM backend (QEMU today). Deliberately small. */
 import type { AgentTransport } from "../agent-client/transport/transport.js";
 
+/** The pod network's taps, already attached in the pod netns (shim/network attachPodNetwork). */
+export interface VmNetworkRequest {
+  /** CNI's pod netns: QEMU runs inside it and opens the taps by name. */
+  netnsPath: string;
+  nics: { tapName: string; mac: string; mtu: number }[];
+}
+
 export interface StartRequest {
   sandboxId: string;
+  /** Absent: the VM has no network device. */
+  network?: VmNetworkRequest;
 }
 
 /** How a VM ended. `expected` is false when it died on its own (crash, kill, guest panic). */
@@ -36,6 +45,12 @@ export interface GuestStatus {
   status: string;
 }
 
+/** A VM's size: the memory and vCPUs QEMU gives it (the guest onlines them, see agent OnlineResources). */
+export interface VmResources {
+  memoryMib: number;
+  vcpus: number;
+}
+
 export interface VirtualMachine {
   readonly sandboxId: string;
   readonly state: VmState;
@@ -49,6 +64,14 @@ export interface VirtualMachine {
   status(): Promise<GuestStatus>;
   /** Graceful, bounded, then forced; idempotent. Resolves when everything is released. */
   stop(opts?: StopOptions): Promise<VmExit>;
+  /**
+   * Grows the running VM to at least `target` by hotplug (memory in 128 MiB DIMMs, rounded up;
+   * vCPUs one by one); never shrinks (a smaller value keeps the current size). Resolves with
+   * the new size. ResourcesExceededError (HYPERVISOR_RESOURCES_EXCEEDED) when the target is
+   * above the VM's maximum or the host's available memory: nothing changes then. The guest
+   * sees the memory at once; new vCPUs come online when the agent's OnlineResources runs.
+   */
+  resize(target: VmResources): Promise<VmResources>;
 }
 
 export interface Hypervisor {

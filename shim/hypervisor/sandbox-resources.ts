@@ -7,6 +7,8 @@
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { detachPodNetwork } from "../network/pod-network.js";
+import type { PodNetworkRecord } from "../network/types.js";
 import { HypervisorError } from "./errors.js";
 import { identify, isAlive, type ProcessIdentity, terminate } from "./process-identity.js";
 
@@ -20,6 +22,8 @@ export interface ResourceRecord {
   /** The shim process that created the sandbox (absent in records of older versions). */
   owner?: ProcessIdentity;
   processes: (ProcessIdentity & { role: ProcessRole })[];
+  /** The pod netns QEMU ran in and the taps attached there (removed at teardown). */
+  network?: PodNetworkRecord;
 }
 
 export interface SandboxPaths {
@@ -34,6 +38,8 @@ export interface SandboxPaths {
 
 export interface TeardownReport {
   processes: { role: ProcessRole; pid: number; outcome: string }[];
+  /** What became of the recorded taps and redirects, when a network was recorded. */
+  network?: string;
   removedDir: boolean;
 }
 
@@ -146,6 +152,12 @@ export class SandboxResources {
     return this.record.processes;
   }
 
+  /** Records the pod network the VM is plugged into, before QEMU starts. */
+  async setNetwork(network: PodNetworkRecord): Promise<void> {
+    this.record.network = network;
+    await this.persist();
+  }
+
   async addProcess(role: ProcessRole, pid: number): Promise<ProcessIdentity> {
     const id = (await identify(pid)) ?? { pid, startTime: "" };
     this.record.processes.push({ ...id, role });
@@ -172,6 +184,16 @@ export class SandboxResources {
         if (outcome === "survived") {
           throw new HypervisorError("CLEANUP_FAILED", `${role} pid ${p.pid} survived SIGKILL`);
         }
+      }
+    }
+    if (this.record.network) {
+      // after QEMU is gone (it holds the taps); the netns itself is CNI's and stays
+      const { netnsPath, tapNames } = this.record.network;
+      try {
+        await detachPodNetwork(this.record.network);
+        report.network = `taps ${tapNames.join(", ")} in ${netnsPath} removed`;
+      } catch (err) {
+        throw new HypervisorError("CLEANUP_FAILED", `pod network: ${(err as Error).message}`, { cause: err });
       }
     }
     const mounts = await mountsBelow(this.paths.dir);

@@ -40,6 +40,7 @@ export async function deleteShim(flags: ShimFlags, warn: (msg: string) => void):
     const report = await cleanupSandbox(config.runtime.stateDir, sandboxId);
     if (!report) rmSync(paths.dir, { recursive: true, force: true });
     for (const p of report?.processes ?? []) warn(`sandbox ${sandboxId}: ${p.role} ${p.pid}: ${p.outcome}`);
+    if (report?.network) warn(`sandbox ${sandboxId}: pod network: ${report.network}`);
   } catch (err) {
     warn(`cleaning up sandbox ${sandboxId}: ${(err as Error).message}`);
   }

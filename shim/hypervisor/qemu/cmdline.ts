@@ -8,6 +8,7 @@ import { CpuArg } from "./args/cpu.js";
 import { KernelArg } from "./args/kernel.js";
 import { MachineArg } from "./args/machine.js";
 import { MemoryArg } from "./args/memory.js";
+import { NetworkArg } from "./args/network.js";
 import type { QemuArg } from "./args/qemu-arg.js";
 import { QmpSocketArg } from "./args/qmp-socket.js";
 import { RootDiskArg } from "./args/root-disk.js";
@@ -34,18 +35,21 @@ export function kernelParams(plan: VmPlan): string[] {
     ...channel,
     `tskata.sharefs=${share}:${plan.sharedFs.tag}`,
     `tskata.time=${plan.hostTimeMs}`,
+    // hotplugged DIMMs come online as the guest kernel adds them (growing only: no need for
+    // online_movable, which would keep the kernel's own allocations off the new memory)
+    ...(plan.maxMemoryMib > plan.memoryMib ? ["memhp_default_state=online"] : []),
     ...plan.kernelParams.split(/\s+/).filter((p) => p !== ""),
   ];
 }
 
 export function qemuArgs(plan: VmPlan): QemuArg[] {
-  const memory = new MemoryArg(plan.memoryMib, plan.sharedFs.kind === "virtio-fs");
+  const memory = new MemoryArg(plan.memoryMib, plan.sharedFs.kind === "virtio-fs", plan.maxMemoryMib);
   const machine = new MachineArg(plan.machineType, memory.backendId);
   const args: QemuArg[] = [
     new BaseArgs(plan.sandboxId),
     machine,
     new AccelArg(plan.accel, plan.tcgTbSizeMib),
-    new CpuArg(plan.cpuModel, plan.accel, plan.vcpus),
+    new CpuArg(plan.cpuModel, plan.accel, plan.vcpus, plan.maxVcpus),
     memory,
     new KernelArg(plan.kernel, plan.initrd, kernelParams(plan)),
   ];
@@ -60,6 +64,8 @@ export function qemuArgs(plan: VmPlan): QemuArg[] {
       ? new VirtioFsArg(plan.sharedFs.socketPath, plan.sharedFs.tag, machine.bus)
       : new Virtio9pArg(plan.sharedFs.directory, plan.sharedFs.tag),
   );
+  for (const [i, nic] of (plan.network?.nics ?? []).entries())
+    args.push(new NetworkArg(i, nic.tapName, nic.mac, nic.mtu, machine.bus));
   if (plan.freePageReporting) args.push(new BalloonArg(machine.bus));
   args.push(new SerialConsoleArg(plan.consoleLog), new QmpSocketArg(plan.qmpSocket));
   return args;

@@ -6,12 +6,14 @@
 import { randomInt } from "node:crypto";
 import { constants } from "node:fs";
 import { access, open, readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import { vhostVsockAvailability } from "../../agent-client/transport/vsock.js";
 import type { TskataConfig } from "../../config/types.js";
 import { type AccelChoice, chooseAccel } from "../accel.js";
 import { HypervisorError } from "../errors.js";
 import type { SandboxPaths } from "../sandbox-resources.js";
+import { hotplugMaxMemoryMib } from "./args/memory.js";
 import type { DiskFormat } from "./args/root-disk.js";
 import type { ChannelPlan, SharedFsPlan, VmPlan } from "./vm-plan.js";
 
@@ -52,6 +54,7 @@ export async function planVm(
     cpuModel: h.cpuModel,
     vcpus: h.vcpus,
     memoryMib: h.memoryMib,
+    ...(await growthRoom(config)),
     kernel: h.kernel,
     initrd: h.initrd,
     image,
@@ -151,4 +154,33 @@ export async function diskFormat(path: string): Promise<DiskFormat> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The ceilings a VM may grow to by hotplug: configured, or the host's (0). microvm has no ACPI
+ * hotplug, so it never grows.
+ */
+export async function growthRoom(config: TskataConfig): Promise<{ maxVcpus: number; maxMemoryMib: number }> {
+  const h = config.hypervisor;
+  if (h.machineType === "microvm") return { maxVcpus: h.vcpus, maxMemoryMib: h.memoryMib };
+  const maxVcpus = Math.max(h.vcpus, h.maxVcpus || availableParallelism());
+  const ceiling = h.maxMemoryMib || (await hostMemTotalMib());
+  return { maxVcpus, maxMemoryMib: hotplugMaxMemoryMib(h.memoryMib, ceiling) };
+}
+
+/** The host's MemTotal in MiB (/proc/meminfo). */
+export async function hostMemTotalMib(): Promise<number> {
+  return meminfoMib("MemTotal");
+}
+
+/** The host's MemAvailable in MiB: what a memory hotplug may take without pushing the host to swap. */
+export async function hostMemAvailableMib(): Promise<number> {
+  return meminfoMib("MemAvailable");
+}
+
+async function meminfoMib(field: string): Promise<number> {
+  const text = await readFile("/proc/meminfo", "utf8");
+  const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1];
+  if (kib === undefined) throw new HypervisorError("VM_START_FAILED", `no ${field} in /proc/meminfo`);
+  return Math.floor(Number(kib) / 1024);
 }

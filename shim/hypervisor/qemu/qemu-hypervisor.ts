@@ -43,11 +43,18 @@ export class QemuHypervisor implements Hypervisor {
     const paths = sandboxPaths(this.config.runtime.stateDir, sandboxId);
     const { plan, notes } = await planVm(this.config, paths, sandboxId, log);
     for (const note of notes) log.info(note);
+    if (request.network) plan.network = { netnsPath: request.network.netnsPath, nics: request.network.nics };
     const resources = await SandboxResources.create(this.config.runtime.stateDir, sandboxId);
     let virtiofsd: Virtiofsd | undefined;
     let qemu: Spawned | undefined;
     let qmp: QmpClient | undefined;
     try {
+      if (plan.network) {
+        await resources.setNetwork({
+          netnsPath: plan.network.netnsPath,
+          tapNames: plan.network.nics.map((n) => n.tapName),
+        });
+      }
       // A vsock guest CID another VM holds makes QEMU fail at start: retry with a fresh CID, and a
       // fresh virtiofsd (the failed QEMU may have used up its single connection).
       for (let attempt = 1; ; attempt++) {
@@ -95,6 +102,14 @@ export class QemuHypervisor implements Hypervisor {
         stderr: qemu.stderr,
         stopTimeoutMs: this.config.hypervisor.stopTimeoutMs,
         dialTimeoutMs: this.config.agent.dialTimeoutMs,
+        sizing: {
+          memoryMib: plan.memoryMib,
+          vcpus: plan.vcpus,
+          maxMemoryMib: plan.maxMemoryMib,
+          maxVcpus: plan.maxVcpus,
+          sharedMemory: plan.sharedFs.kind === "virtio-fs",
+          dimms: 0,
+        },
         log,
       });
       log.info(
@@ -118,9 +133,14 @@ export class QemuHypervisor implements Hypervisor {
   }
 
   private spawnQemu(plan: VmPlan, log: Logger): Spawned {
-    const args = renderCommandLine(plan);
-    log.debug({ path: this.config.hypervisor.path, args }, "starting QEMU");
-    const child = spawn(this.config.hypervisor.path, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const qemuArgs = renderCommandLine(plan);
+    // In the pod netns (where the taps are): nsenter enters it and execs QEMU, so the child's
+    // pid and start time stay QEMU's (the resources record identifies QEMU by them).
+    const [command, args] = plan.network
+      ? ["nsenter", [`--net=${plan.network.netnsPath}`, "--", this.config.hypervisor.path, ...qemuArgs]]
+      : [this.config.hypervisor.path, qemuArgs];
+    log.debug({ command, args }, "starting QEMU");
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (s: string) => {
       stderr = (stderr + s).slice(-8192);

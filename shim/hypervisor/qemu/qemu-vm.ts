@@ -11,9 +11,18 @@ import type { Logger } from "pino";
 import type { AgentTransport, ConnectOptions } from "../../agent-client/transport/transport.js";
 import { ConsoleFollower } from "../console-follower.js";
 import { VmDeadError } from "../errors.js";
-import type { GuestStatus, StopOptions, VirtualMachine, VmExit, VmState } from "../hypervisor.js";
+import type {
+  GuestStatus,
+  StopOptions,
+  VirtualMachine,
+  VmExit,
+  VmResources,
+  VmState,
+} from "../hypervisor.js";
 import type { SandboxResources } from "../sandbox-resources.js";
 import type { ChildExit, Virtiofsd } from "../virtiofsd.js";
+import { grow, planGrowth, type VmSizing } from "./hotplug.js";
+import { hostMemAvailableMib } from "./plan.js";
 import type { QmpClient, QmpEvent } from "./qmp.js";
 
 export interface QemuVmParts {
@@ -28,6 +37,8 @@ export interface QemuVmParts {
   stopTimeoutMs: number;
   /** Default bound of `agent.connect()` (agent.dial_timeout_ms). */
   dialTimeoutMs: number;
+  /** Size at start and hotplug ceilings; resize() updates it. */
+  sizing: VmSizing;
   log: Logger;
 }
 
@@ -40,6 +51,8 @@ export class QemuVm implements VirtualMachine {
   private readonly dead = new AbortController();
   private resolveExited!: (exit: VmExit) => void;
   private readonly console: ConsoleFollower;
+  /** Resizes run one after another. */
+  private resizing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly parts: QemuVmParts) {
     this.sandboxId = parts.sandboxId;
@@ -102,6 +115,35 @@ export class QemuVm implements VirtualMachine {
       if (this.dead.signal.aborted || this.parts.qmp.closed) throw this.deadError();
       throw err;
     }
+  }
+
+  /** What QEMU gives the guest now (base + hotplugged). */
+  get size(): VmResources {
+    return { memoryMib: this.parts.sizing.memoryMib, vcpus: this.parts.sizing.vcpus };
+  }
+
+  resize(target: VmResources): Promise<VmResources> {
+    const run = this.resizing.then(() => this.doResize(target));
+    this.resizing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doResize(target: VmResources): Promise<VmResources> {
+    if (this.current.kind !== "running") throw this.deadError();
+    const { qmp, sizing, log } = this.parts;
+    const from = this.size;
+    const plan = planGrowth(this.sandboxId, sizing, target, await hostMemAvailableMib());
+    if (plan.addMemoryMib === 0 && plan.addVcpus === 0) return from;
+    const started = performance.now();
+    try {
+      await grow(this.sandboxId, qmp, sizing, plan);
+    } catch (err) {
+      if (this.dead.signal.aborted || qmp.closed) throw this.deadError();
+      throw err;
+    }
+    const ms = Math.round(performance.now() - started);
+    log.info({ sandboxId: this.sandboxId, from, to: this.size, ms }, "VM grown by hotplug");
+    return this.size;
   }
 
   stop(opts: StopOptions = {}): Promise<VmExit> {

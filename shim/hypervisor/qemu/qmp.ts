@@ -21,6 +21,14 @@ export interface QmpStatus {
   singlestep?: boolean;
 }
 
+/** One entry of `query-hotpluggable-cpus`; `qomPath` is set when the CPU is plugged. */
+export interface HotpluggableCpu {
+  type: string;
+  vcpusCount: number;
+  props: Record<string, number>;
+  qomPath: string | undefined;
+}
+
 export interface QmpConnectOptions {
   /** Bound on connect + greeting + qmp_capabilities. */
   timeoutMs?: number;
@@ -145,6 +153,45 @@ export class QmpClient {
     } catch (err) {
       if (!(err instanceof HypervisorError && err.code === "QMP_CLOSED")) throw err;
     }
+  }
+
+  /**
+   * Plugs a pc-dimm of `sizeMib` backed by a new memory object (a shared memfd when `shared`,
+   * so vhost-user daemons can map it). If the DIMM is refused, its backend is removed again.
+   */
+  async addMemoryDimm(id: string, sizeMib: number, shared: boolean): Promise<void> {
+    const backend = `${id}-mem`;
+    const size = sizeMib * 1024 * 1024;
+    await this.execute(
+      "object-add",
+      shared
+        ? { "qom-type": "memory-backend-memfd", id: backend, size, share: true }
+        : { "qom-type": "memory-backend-ram", id: backend, size },
+    );
+    try {
+      await this.execute("device_add", { driver: "pc-dimm", id, memdev: backend });
+    } catch (err) {
+      await this.execute("object-del", { id: backend }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async queryHotpluggableCpus(): Promise<HotpluggableCpu[]> {
+    const raw =
+      await this.execute<
+        { type: string; "vcpus-count": number; props: Record<string, number>; "qom-path"?: string }[]
+      >("query-hotpluggable-cpus");
+    return raw.map((c) => ({
+      type: c.type,
+      vcpusCount: c["vcpus-count"],
+      props: c.props,
+      qomPath: c["qom-path"],
+    }));
+  }
+
+  /** Plugs one CPU of a free `query-hotpluggable-cpus` slot. */
+  addCpu(id: string, slot: HotpluggableCpu): Promise<void> {
+    return this.execute<void>("device_add", { driver: slot.type, id, ...slot.props });
   }
 
   onEvent(listener: (e: QmpEvent) => void): () => void {

@@ -11,6 +11,12 @@ export type SharedFsPlan =
   | { kind: "virtio-fs"; socketPath: string; directory: string; tag: string }
   | { kind: "virtio-9p"; directory: string; tag: string };
 
+/** The pod's taps (already attached in the pod netns); QEMU is started inside that netns. */
+export interface NetworkPlan {
+  netnsPath: string;
+  nics: { tapName: string; mac: string; mtu: number }[];
+}
+
 export interface VmPlan {
   sandboxId: string;
   machineType: MachineType;
@@ -18,6 +24,10 @@ export interface VmPlan {
   cpuModel: string;
   vcpus: number;
   memoryMib: number;
+  /** vCPU hotplug ceiling (`-smp maxcpus`); equal to vcpus when the VM cannot grow. */
+  maxVcpus: number;
+  /** Memory hotplug ceiling (`-m maxmem`), memoryMib + a multiple of 128; equal when it cannot grow. */
+  maxMemoryMib: number;
   kernel: string;
   initrd: string | undefined;
   image: { path: string; format: DiskFormat } | undefined;
@@ -38,4 +48,6 @@ export interface VmPlan {
   qmpSocket: string;
   channel: ChannelPlan;
   sharedFs: SharedFsPlan;
+  /** Absent: no network device. */
+  network?: NetworkPlan;
 }

@@ -51,6 +51,8 @@ describe("configuration defaults", () => {
       accel: "auto",
       vcpus: 1,
       memoryMib: 512,
+      maxVcpus: 0,
+      maxMemoryMib: 0,
       kernel,
       image,
       initrd: undefined,
@@ -68,6 +70,11 @@ describe("configuration defaults", () => {
     });
     const defaults = parse("");
     expect({ ...fromFile, source: "" }).toEqual({ ...defaults, source: "" });
+  });
+
+  it("hotplug ceilings: explicit values at or above the base are kept", () => {
+    const c = parse("[hypervisor]\nvcpus = 2\nmax_vcpus = 2\nmemory_mib = 512\nmax_memory_mib = 4096");
+    expect(c.hypervisor).toMatchObject({ vcpus: 2, maxVcpus: 2, memoryMib: 512, maxMemoryMib: 4096 });
   });
 
   it("setting initrd alone replaces the default image; relative paths resolve against the file", () => {
@@ -134,6 +141,22 @@ describe("configuration errors name the key", () => {
       "agent.dial_timeout_ms: must be >= 100, got 5",
     ],
     ["section not a table", "hypervisor = 3", "hypervisor: must be a table, got 3"],
+    [
+      "max_memory_mib below memory_mib",
+      "[hypervisor]\nmemory_mib = 1024\nmax_memory_mib = 512",
+      "hypervisor.max_memory_mib: must be 0 (the host's) or >= hypervisor.memory_mib (1024), got 512",
+    ],
+    [
+      "max_vcpus below vcpus",
+      "[hypervisor]\nvcpus = 4\nmax_vcpus = 2",
+      "hypervisor.max_vcpus: must be 0 (the host's) or >= hypervisor.vcpus (4), got 2",
+    ],
+    ["max_vcpus above 255", "[hypervisor]\nmax_vcpus = 256", "hypervisor.max_vcpus: must be <= 255, got 256"],
+    [
+      "max_memory_mib negative",
+      "[hypervisor]\nmax_memory_mib = -1",
+      "hypervisor.max_memory_mib: must be >= 0, got -1",
+    ],
     [
       "bool as string",
       '[hypervisor]\nfree_page_reporting = "yes"',

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tskata/agent/v1/agent.proto.
  */
 export const file_tskata_agent_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("Cht0c2thdGEvYWdlbnQvdjEvYWdlbnQucHJvdG8SD3Rza2F0YS5hZ2VudC52MSJfCgdTdG9yYWdlEg4KBmRyaXZlchgBIAEoCRIOCgZzb3VyY2UYAiABKAkSDgoGZnN0eXBlGAMgASgJEg8KB29wdGlvbnMYBCADKAkSEwoLbW91bnRfcG9pbnQYBSABKAkitQIKFENyZWF0ZVNhbmRib3hSZXF1ZXN0EhIKCnNhbmRib3hfaWQYASABKAkSEAoIaG9zdG5hbWUYAiABKAkSEwoLZG5zX3NlcnZlcnMYAyADKAkSEgoKZG5zX3NlYXJjaBgEIAMoCRIqCghzdG9yYWdlcxgFIAMoCzIYLnRza2F0YS5hZ2VudC52MS5TdG9yYWdlEi0KCWhvc3RfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQwoHc3lzY3RscxgHIAMoCzIyLnRza2F0YS5hZ2VudC52MS5DcmVhdGVTYW5kYm94UmVxdWVzdC5TeXNjdGxzRW50cnkaLgoMU3lzY3Rsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiKQoVRGVzdHJveVNhbmRib3hSZXF1ZXN0EhAKCHBvd2Vyb2ZmGAEgASgIIj8KE1NldEd1ZXN0VGltZVJlcXVlc3QSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiaQoGUm9vdGZzEhQKCnNoYXJlZF9kaXIYASABKAlIABItCgVibG9jaxgCIAEoCzIcLnRza2F0YS5hZ2VudC52MS5CbG9ja1Jvb3Rmc0gAEhAKCHJlYWRvbmx5GAMgASgIQggKBnNvdXJjZSI+CgtCbG9ja1Jvb3RmcxIOCgZkZXZpY2UYASABKAkSDgoGZnN0eXBlGAIgASgJEg8KB29wdGlvbnMYAyADKAkiVgoMU3RkaW9PcHRpb25zEhAKCHRlcm1pbmFsGAEgASgIEg0KBXN0ZGluGAIgASgIEhAKCHR0eV9yb3dzGAMgASgNEhMKC3R0eV9jb2x1bW5zGAQgASgNIsgBChZDcmVhdGVDb250YWluZXJSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIVCg1vY2lfc3BlY19qc29uGAIgASgMEicKBnJvb3RmcxgDIAEoCzIXLnRza2F0YS5hZ2VudC52MS5Sb290ZnMSKgoIc3RvcmFnZXMYBCADKAsyGC50c2thdGEuYWdlbnQudjEuU3RvcmFnZRIsCgVzdGRpbxgFIAEoCzIdLnRza2F0YS5hZ2VudC52MS5TdGRpb09wdGlvbnMiJgoXQ3JlYXRlQ29udGFpbmVyUmVzcG9uc2USCwoDcGlkGAEgASgNIigKEENvbnRhaW5lclJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJIiUKFlN0YXJ0Q29udGFpbmVyUmVzcG9uc2USCwoDcGlkGAEgASgNIkcKFlJlbW92ZUNvbnRhaW5lclJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEhcKD3RpbWVvdXRfc2Vjb25kcxgCIAEoDSJGChZVcGRhdGVDb250YWluZXJSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIWCg5yZXNvdXJjZXNfanNvbhgCIAEoDCKgAgoLTWVtb3J5U3RhdHMSDQoFdXNhZ2UYASABKAQSDQoFbGltaXQYAiABKAQSEgoKc3dhcF91c2FnZRgDIAEoBBISCgpzd2FwX2xpbWl0GAQgASgEEjQKBHN0YXQYBSADKAsyJi50c2thdGEuYWdlbnQudjEuTWVtb3J5U3RhdHMuU3RhdEVudHJ5EhIKCmV2ZW50c19sb3cYBiABKAQSEwoLZXZlbnRzX2hpZ2gYByABKAQSEgoKZXZlbnRzX21heBgIIAEoBBISCgpldmVudHNfb29tGAkgASgEEhcKD2V2ZW50c19vb21fa2lsbBgKIAEoBBorCglTdGF0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASKIAQoIQ3B1U3RhdHMSEgoKdXNhZ2VfdXNlYxgBIAEoBBIRCgl1c2VyX3VzZWMYAiABKAQSEwoLc3lzdGVtX3VzZWMYAyABKAQSEgoKbnJfcGVyaW9kcxgEIAEoBBIUCgxucl90aHJvdHRsZWQYBSABKAQSFgoOdGhyb3R0bGVkX3VzZWMYBiABKAQiKwoJUGlkc1N0YXRzEg8KB2N1cnJlbnQYASABKAQSDQoFbGltaXQYAiABKAQiYwoHSW9FbnRyeRINCgVtYWpvchgBIAEoBBINCgVtaW5vchgCIAEoBBIOCgZyYnl0ZXMYAyABKAQSDgoGd2J5dGVzGAQgASgEEgwKBHJpb3MYBSABKAQSDAoEd2lvcxgGIAEoBCK+AQoWU3RhdHNDb250YWluZXJSZXNwb25zZRIsCgZtZW1vcnkYASABKAsyHC50c2thdGEuYWdlbnQudjEuTWVtb3J5U3RhdHMSJgoDY3B1GAIgASgLMhkudHNrYXRhLmFnZW50LnYxLkNwdVN0YXRzEigKBHBpZHMYAyABKAsyGi50c2thdGEuYWdlbnQudjEuUGlkc1N0YXRzEiQKAmlvGAQgAygLMhgudHNrYXRhLmFnZW50LnYxLklvRW50cnkiLAoMUHJvY2Vzc0VudHJ5EgsKA3BpZBgBIAEoDRIPCgdjb21tYW5kGAIgASgJIkkKFUxpc3RQcm9jZXNzZXNSZXNwb25zZRIwCglwcm9jZXNzZXMYASADKAsyHS50c2thdGEuYWdlbnQudjEuUHJvY2Vzc0VudHJ5IjcKDlByb2Nlc3NSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJIn8KEkV4ZWNQcm9jZXNzUmVxdWVzdBIUCgxjb250YWluZXJfaWQYASABKAkSDwoHZXhlY19pZBgCIAEoCRIUCgxwcm9jZXNzX2pzb24YAyABKAwSLAoFc3RkaW8YBCABKAsyHS50c2thdGEuYWdlbnQudjEuU3RkaW9PcHRpb25zIiIKE0V4ZWNQcm9jZXNzUmVzcG9uc2USCwoDcGlkGAEgASgNIloKFFNpZ25hbFByb2Nlc3NSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJEg4KBnNpZ25hbBgDIAEoDRILCgNhbGwYBCABKAgiWQoTV2FpdFByb2Nlc3NSZXNwb25zZRITCgtleGl0X3N0YXR1cxgBIAEoDRItCglleGl0ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKEVdyaXRlU3RkaW5SZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJEgwKBGRhdGEYAyABKAwiJQoSV3JpdGVTdGRpblJlc3BvbnNlEg8KB3dyaXR0ZW4YASABKA0iTQoRUmVhZFN0cmVhbVJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg8KB2V4ZWNfaWQYAiABKAkSEQoJbWF4X2J5dGVzGAMgASgNIi8KElJlYWRTdHJlYW1SZXNwb25zZRIMCgRkYXRhGAEgASgMEgsKA2VvZhgCIAEoCCJYChBSZXNpemVUdHlSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJEgwKBHJvd3MYAyABKA0SDwoHY29sdW1ucxgEIAEoDSIUChJHZXRPT01FdmVudFJlcXVlc3QiIAoIT09NRXZlbnQSFAoMY29udGFpbmVyX2lkGAEgASgJIjMKCUlQQWRkcmVzcxIPCgdhZGRyZXNzGAEgASgJEhUKDXByZWZpeF9sZW5ndGgYAiABKA0iZgoJSW50ZXJmYWNlEgwKBG5hbWUYASABKAkSDwoHaHdfYWRkchgCIAEoCRILCgNtdHUYAyABKA0SLQoJYWRkcmVzc2VzGAQgAygLMhoudHNrYXRhLmFnZW50LnYxLklQQWRkcmVzcyI8CgpJbnRlcmZhY2VzEi4KCmludGVyZmFjZXMYASADKAsyGi50c2thdGEuYWdlbnQudjEuSW50ZXJmYWNlIkcKFlVwZGF0ZUludGVyZmFjZVJlcXVlc3QSLQoJaW50ZXJmYWNlGAEgASgLMhoudHNrYXRhLmFnZW50LnYxLkludGVyZmFjZSJcCgVSb3V0ZRITCgtkZXN0aW5hdGlvbhgBIAEoCRIPCgdnYXRld2F5GAIgASgJEg4KBmRldmljZRgDIAEoCRIOCgZzb3VyY2UYBCABKAkSDQoFc2NvcGUYBSABKA0iMAoGUm91dGVzEiYKBnJvdXRlcxgBIAMoCzIWLnRza2F0YS5hZ2VudC52MS5Sb3V0ZSI9ChNVcGRhdGVSb3V0ZXNSZXF1ZXN0EiYKBnJvdXRlcxgBIAMoCzIWLnRza2F0YS5hZ2VudC52MS5Sb3V0ZTLIDwoFQWdlbnQSTgoNQ3JlYXRlU2FuZGJveBIlLnRza2F0YS5hZ2VudC52MS5DcmVhdGVTYW5kYm94UmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJQCg5EZXN0cm95U2FuZGJveBImLnRza2F0YS5hZ2VudC52MS5EZXN0cm95U2FuZGJveFJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSTAoMU2V0R3Vlc3RUaW1lEiQudHNrYXRhLmFnZW50LnYxLlNldEd1ZXN0VGltZVJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSZAoPQ3JlYXRlQ29udGFpbmVyEicudHNrYXRhLmFnZW50LnYxLkNyZWF0ZUNvbnRhaW5lclJlcXVlc3QaKC50c2thdGEuYWdlbnQudjEuQ3JlYXRlQ29udGFpbmVyUmVzcG9uc2USXAoOU3RhcnRDb250YWluZXISIS50c2thdGEuYWdlbnQudjEuQ29udGFpbmVyUmVxdWVzdBonLnRza2F0YS5hZ2VudC52MS5TdGFydENvbnRhaW5lclJlc3BvbnNlElIKD1JlbW92ZUNvbnRhaW5lchInLnRza2F0YS5hZ2VudC52MS5SZW1vdmVDb250YWluZXJSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5EksKDlBhdXNlQ29udGFpbmVyEiEudHNrYXRhLmFnZW50LnYxLkNvbnRhaW5lclJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSTAoPUmVzdW1lQ29udGFpbmVyEiEudHNrYXRhLmFnZW50LnYxLkNvbnRhaW5lclJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSUgoPVXBkYXRlQ29udGFpbmVyEicudHNrYXRhLmFnZW50LnYxLlVwZGF0ZUNvbnRhaW5lclJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSXAoOU3RhdHNDb250YWluZXISIS50c2thdGEuYWdlbnQudjEuQ29udGFpbmVyUmVxdWVzdBonLnRza2F0YS5hZ2VudC52MS5TdGF0c0NvbnRhaW5lclJlc3BvbnNlEloKDUxpc3RQcm9jZXNzZXMSIS50c2thdGEuYWdlbnQudjEuQ29udGFpbmVyUmVxdWVzdBomLnRza2F0YS5hZ2VudC52MS5MaXN0UHJvY2Vzc2VzUmVzcG9uc2USWAoLRXhlY1Byb2Nlc3MSIy50c2thdGEuYWdlbnQudjEuRXhlY1Byb2Nlc3NSZXF1ZXN0GiQudHNrYXRhLmFnZW50LnYxLkV4ZWNQcm9jZXNzUmVzcG9uc2USTgoNU2lnbmFsUHJvY2VzcxIlLnRza2F0YS5hZ2VudC52MS5TaWduYWxQcm9jZXNzUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJUCgtXYWl0UHJvY2VzcxIfLnRza2F0YS5hZ2VudC52MS5Qcm9jZXNzUmVxdWVzdBokLnRza2F0YS5hZ2VudC52MS5XYWl0UHJvY2Vzc1Jlc3BvbnNlElUKCldyaXRlU3RkaW4SIi50c2thdGEuYWdlbnQudjEuV3JpdGVTdGRpblJlcXVlc3QaIy50c2thdGEuYWdlbnQudjEuV3JpdGVTdGRpblJlc3BvbnNlElUKClJlYWRTdGRvdXQSIi50c2thdGEuYWdlbnQudjEuUmVhZFN0cmVhbVJlcXVlc3QaIy50c2thdGEuYWdlbnQudjEuUmVhZFN0cmVhbVJlc3BvbnNlElUKClJlYWRTdGRlcnISIi50c2thdGEuYWdlbnQudjEuUmVhZFN0cmVhbVJlcXVlc3QaIy50c2thdGEuYWdlbnQudjEuUmVhZFN0cmVhbVJlc3BvbnNlEkUKCkNsb3NlU3RkaW4SHy50c2thdGEuYWdlbnQudjEuUHJvY2Vzc1JlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSRgoJUmVzaXplVHR5EiEudHNrYXRhLmFnZW50LnYxLlJlc2l6ZVR0eVJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSTQoLR2V0T09NRXZlbnQSIy50c2thdGEuYWdlbnQudjEuR2V0T09NRXZlbnRSZXF1ZXN0GhkudHNrYXRhLmFnZW50LnYxLk9PTUV2ZW50ElYKD1VwZGF0ZUludGVyZmFjZRInLnRza2F0YS5hZ2VudC52MS5VcGRhdGVJbnRlcmZhY2VSZXF1ZXN0GhoudHNrYXRhLmFnZW50LnYxLkludGVyZmFjZRJNCgxVcGRhdGVSb3V0ZXMSJC50c2thdGEuYWdlbnQudjEuVXBkYXRlUm91dGVzUmVxdWVzdBoXLnRza2F0YS5hZ2VudC52MS5Sb3V0ZXMSRQoOTGlzdEludGVyZmFjZXMSFi5nb29nbGUucHJvdG9idWYuRW1wdHkaGy50c2thdGEuYWdlbnQudjEuSW50ZXJmYWNlcxI9CgpMaXN0Um91dGVzEhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5GhcudHNrYXRhLmFnZW50LnYxLlJvdXRlc2IGcHJvdG8z", [file_google_protobuf_empty, file_google_protobuf_timestamp]);
+  fileDesc("Cht0c2thdGEvYWdlbnQvdjEvYWdlbnQucHJvdG8SD3Rza2F0YS5hZ2VudC52MSJfCgdTdG9yYWdlEg4KBmRyaXZlchgBIAEoCRIOCgZzb3VyY2UYAiABKAkSDgoGZnN0eXBlGAMgASgJEg8KB29wdGlvbnMYBCADKAkSEwoLbW91bnRfcG9pbnQYBSABKAkitQIKFENyZWF0ZVNhbmRib3hSZXF1ZXN0EhIKCnNhbmRib3hfaWQYASABKAkSEAoIaG9zdG5hbWUYAiABKAkSEwoLZG5zX3NlcnZlcnMYAyADKAkSEgoKZG5zX3NlYXJjaBgEIAMoCRIqCghzdG9yYWdlcxgFIAMoCzIYLnRza2F0YS5hZ2VudC52MS5TdG9yYWdlEi0KCWhvc3RfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQwoHc3lzY3RscxgHIAMoCzIyLnRza2F0YS5hZ2VudC52MS5DcmVhdGVTYW5kYm94UmVxdWVzdC5TeXNjdGxzRW50cnkaLgoMU3lzY3Rsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiKQoVRGVzdHJveVNhbmRib3hSZXF1ZXN0EhAKCHBvd2Vyb2ZmGAEgASgIIj8KE1NldEd1ZXN0VGltZVJlcXVlc3QSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiaQoGUm9vdGZzEhQKCnNoYXJlZF9kaXIYASABKAlIABItCgVibG9jaxgCIAEoCzIcLnRza2F0YS5hZ2VudC52MS5CbG9ja1Jvb3Rmc0gAEhAKCHJlYWRvbmx5GAMgASgIQggKBnNvdXJjZSI+CgtCbG9ja1Jvb3RmcxIOCgZkZXZpY2UYASABKAkSDgoGZnN0eXBlGAIgASgJEg8KB29wdGlvbnMYAyADKAkiVgoMU3RkaW9PcHRpb25zEhAKCHRlcm1pbmFsGAEgASgIEg0KBXN0ZGluGAIgASgIEhAKCHR0eV9yb3dzGAMgASgNEhMKC3R0eV9jb2x1bW5zGAQgASgNIsgBChZDcmVhdGVDb250YWluZXJSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIVCg1vY2lfc3BlY19qc29uGAIgASgMEicKBnJvb3RmcxgDIAEoCzIXLnRza2F0YS5hZ2VudC52MS5Sb290ZnMSKgoIc3RvcmFnZXMYBCADKAsyGC50c2thdGEuYWdlbnQudjEuU3RvcmFnZRIsCgVzdGRpbxgFIAEoCzIdLnRza2F0YS5hZ2VudC52MS5TdGRpb09wdGlvbnMiJgoXQ3JlYXRlQ29udGFpbmVyUmVzcG9uc2USCwoDcGlkGAEgASgNIigKEENvbnRhaW5lclJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJIiUKFlN0YXJ0Q29udGFpbmVyUmVzcG9uc2USCwoDcGlkGAEgASgNIkcKFlJlbW92ZUNvbnRhaW5lclJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEhcKD3RpbWVvdXRfc2Vjb25kcxgCIAEoDSJGChZVcGRhdGVDb250YWluZXJSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIWCg5yZXNvdXJjZXNfanNvbhgCIAEoDCKgAgoLTWVtb3J5U3RhdHMSDQoFdXNhZ2UYASABKAQSDQoFbGltaXQYAiABKAQSEgoKc3dhcF91c2FnZRgDIAEoBBISCgpzd2FwX2xpbWl0GAQgASgEEjQKBHN0YXQYBSADKAsyJi50c2thdGEuYWdlbnQudjEuTWVtb3J5U3RhdHMuU3RhdEVudHJ5EhIKCmV2ZW50c19sb3cYBiABKAQSEwoLZXZlbnRzX2hpZ2gYByABKAQSEgoKZXZlbnRzX21heBgIIAEoBBISCgpldmVudHNfb29tGAkgASgEEhcKD2V2ZW50c19vb21fa2lsbBgKIAEoBBorCglTdGF0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASKIAQoIQ3B1U3RhdHMSEgoKdXNhZ2VfdXNlYxgBIAEoBBIRCgl1c2VyX3VzZWMYAiABKAQSEwoLc3lzdGVtX3VzZWMYAyABKAQSEgoKbnJfcGVyaW9kcxgEIAEoBBIUCgxucl90aHJvdHRsZWQYBSABKAQSFgoOdGhyb3R0bGVkX3VzZWMYBiABKAQiKwoJUGlkc1N0YXRzEg8KB2N1cnJlbnQYASABKAQSDQoFbGltaXQYAiABKAQiYwoHSW9FbnRyeRINCgVtYWpvchgBIAEoBBINCgVtaW5vchgCIAEoBBIOCgZyYnl0ZXMYAyABKAQSDgoGd2J5dGVzGAQgASgEEgwKBHJpb3MYBSABKAQSDAoEd2lvcxgGIAEoBCK+AQoWU3RhdHNDb250YWluZXJSZXNwb25zZRIsCgZtZW1vcnkYASABKAsyHC50c2thdGEuYWdlbnQudjEuTWVtb3J5U3RhdHMSJgoDY3B1GAIgASgLMhkudHNrYXRhLmFnZW50LnYxLkNwdVN0YXRzEigKBHBpZHMYAyABKAsyGi50c2thdGEuYWdlbnQudjEuUGlkc1N0YXRzEiQKAmlvGAQgAygLMhgudHNrYXRhLmFnZW50LnYxLklvRW50cnkiLAoMUHJvY2Vzc0VudHJ5EgsKA3BpZBgBIAEoDRIPCgdjb21tYW5kGAIgASgJIkkKFUxpc3RQcm9jZXNzZXNSZXNwb25zZRIwCglwcm9jZXNzZXMYASADKAsyHS50c2thdGEuYWdlbnQudjEuUHJvY2Vzc0VudHJ5IjcKDlByb2Nlc3NSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJIn8KEkV4ZWNQcm9jZXNzUmVxdWVzdBIUCgxjb250YWluZXJfaWQYASABKAkSDwoHZXhlY19pZBgCIAEoCRIUCgxwcm9jZXNzX2pzb24YAyABKAwSLAoFc3RkaW8YBCABKAsyHS50c2thdGEuYWdlbnQudjEuU3RkaW9PcHRpb25zIiIKE0V4ZWNQcm9jZXNzUmVzcG9uc2USCwoDcGlkGAEgASgNIloKFFNpZ25hbFByb2Nlc3NSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJEg4KBnNpZ25hbBgDIAEoDRILCgNhbGwYBCABKAgiWQoTV2FpdFByb2Nlc3NSZXNwb25zZRITCgtleGl0X3N0YXR1cxgBIAEoDRItCglleGl0ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKEVdyaXRlU3RkaW5SZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJEgwKBGRhdGEYAyABKAwiJQoSV3JpdGVTdGRpblJlc3BvbnNlEg8KB3dyaXR0ZW4YASABKA0iTQoRUmVhZFN0cmVhbVJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg8KB2V4ZWNfaWQYAiABKAkSEQoJbWF4X2J5dGVzGAMgASgNIi8KElJlYWRTdHJlYW1SZXNwb25zZRIMCgRkYXRhGAEgASgMEgsKA2VvZhgCIAEoCCJYChBSZXNpemVUdHlSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJEgwKBHJvd3MYAyABKA0SDwoHY29sdW1ucxgEIAEoDSIUChJHZXRPT01FdmVudFJlcXVlc3QiIAoIT09NRXZlbnQSFAoMY29udGFpbmVyX2lkGAEgASgJIjMKCUlQQWRkcmVzcxIPCgdhZGRyZXNzGAEgASgJEhUKDXByZWZpeF9sZW5ndGgYAiABKA0iZgoJSW50ZXJmYWNlEgwKBG5hbWUYASABKAkSDwoHaHdfYWRkchgCIAEoCRILCgNtdHUYAyABKA0SLQoJYWRkcmVzc2VzGAQgAygLMhoudHNrYXRhLmFnZW50LnYxLklQQWRkcmVzcyI8CgpJbnRlcmZhY2VzEi4KCmludGVyZmFjZXMYASADKAsyGi50c2thdGEuYWdlbnQudjEuSW50ZXJmYWNlIkcKFlVwZGF0ZUludGVyZmFjZVJlcXVlc3QSLQoJaW50ZXJmYWNlGAEgASgLMhoudHNrYXRhLmFnZW50LnYxLkludGVyZmFjZSJcCgVSb3V0ZRITCgtkZXN0aW5hdGlvbhgBIAEoCRIPCgdnYXRld2F5GAIgASgJEg4KBmRldmljZRgDIAEoCRIOCgZzb3VyY2UYBCABKAkSDQoFc2NvcGUYBSABKA0iMAoGUm91dGVzEiYKBnJvdXRlcxgBIAMoCzIWLnRza2F0YS5hZ2VudC52MS5Sb3V0ZSI9ChNVcGRhdGVSb3V0ZXNSZXF1ZXN0EiYKBnJvdXRlcxgBIAMoCzIWLnRza2F0YS5hZ2VudC52MS5Sb3V0ZSI/CghOZWlnaGJvchISCgppcF9hZGRyZXNzGAEgASgJEg8KB2h3X2FkZHIYAiABKAkSDgoGZGV2aWNlGAMgASgJIkYKFlVwZGF0ZU5laWdoYm9yc1JlcXVlc3QSLAoJbmVpZ2hib3JzGAEgAygLMhkudHNrYXRhLmFnZW50LnYxLk5laWdoYm9yIjsKGUxpc3RMaXN0ZW5pbmdQb3J0c1JlcXVlc3QSDQoFa25vd24YASADKA0SDwoHd2FpdF9tcxgCIAEoDSIfCg5MaXN0ZW5pbmdQb3J0cxINCgVwb3J0cxgBIAMoDSIlChVPcGVuQ29ubmVjdGlvblJlcXVlc3QSDAoEcG9ydBgBIAEoDSIvChZPcGVuQ29ubmVjdGlvblJlc3BvbnNlEhUKDWNvbm5lY3Rpb25faWQYASABKAQiUgoWV3JpdGVDb25uZWN0aW9uUmVxdWVzdBIVCg1jb25uZWN0aW9uX2lkGAEgASgEEgwKBGRhdGEYAiABKAwSEwoLY2xvc2Vfd3JpdGUYAyABKAgiKgoXV3JpdGVDb25uZWN0aW9uUmVzcG9uc2USDwoHd3JpdHRlbhgBIAEoDSJBChVSZWFkQ29ubmVjdGlvblJlcXVlc3QSFQoNY29ubmVjdGlvbl9pZBgBIAEoBBIRCgltYXhfYnl0ZXMYAiABKA0iMwoWUmVhZENvbm5lY3Rpb25SZXNwb25zZRIMCgRkYXRhGAEgASgMEgsKA2VvZhgCIAEoCCIvChZDbG9zZUNvbm5lY3Rpb25SZXF1ZXN0EhUKDWNvbm5lY3Rpb25faWQYASABKAQiVwoWT25saW5lUmVzb3VyY2VzUmVxdWVzdBIRCgltaW5fdmNwdXMYASABKA0SFgoObWluX21lbW9yeV9taWIYAiABKAQSEgoKdGltZW91dF9tcxgDIAEoDSKPAQoOR3Vlc3RSZXNvdXJjZXMSFAoMb25saW5lX3ZjcHVzGAEgASgNEhUKDW1lbV90b3RhbF9raWIYAiABKAQSGgoScHJlc2VudF9tZW1vcnlfbWliGAMgASgEEhUKDW9ubGluZWRfdmNwdXMYBCABKA0SHQoVb25saW5lZF9tZW1vcnlfYmxvY2tzGAUgASgNMtwUCgVBZ2VudBJOCg1DcmVhdGVTYW5kYm94EiUudHNrYXRhLmFnZW50LnYxLkNyZWF0ZVNhbmRib3hSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5ElAKDkRlc3Ryb3lTYW5kYm94EiYudHNrYXRhLmFnZW50LnYxLkRlc3Ryb3lTYW5kYm94UmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJMCgxTZXRHdWVzdFRpbWUSJC50c2thdGEuYWdlbnQudjEuU2V0R3Vlc3RUaW1lUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJkCg9DcmVhdGVDb250YWluZXISJy50c2thdGEuYWdlbnQudjEuQ3JlYXRlQ29udGFpbmVyUmVxdWVzdBooLnRza2F0YS5hZ2VudC52MS5DcmVhdGVDb250YWluZXJSZXNwb25zZRJcCg5TdGFydENvbnRhaW5lchIhLnRza2F0YS5hZ2VudC52MS5Db250YWluZXJSZXF1ZXN0GicudHNrYXRhLmFnZW50LnYxLlN0YXJ0Q29udGFpbmVyUmVzcG9uc2USUgoPUmVtb3ZlQ29udGFpbmVyEicudHNrYXRhLmFnZW50LnYxLlJlbW92ZUNvbnRhaW5lclJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSSwoOUGF1c2VDb250YWluZXISIS50c2thdGEuYWdlbnQudjEuQ29udGFpbmVyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJMCg9SZXN1bWVDb250YWluZXISIS50c2thdGEuYWdlbnQudjEuQ29udGFpbmVyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJSCg9VcGRhdGVDb250YWluZXISJy50c2thdGEuYWdlbnQudjEuVXBkYXRlQ29udGFpbmVyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJcCg5TdGF0c0NvbnRhaW5lchIhLnRza2F0YS5hZ2VudC52MS5Db250YWluZXJSZXF1ZXN0GicudHNrYXRhLmFnZW50LnYxLlN0YXRzQ29udGFpbmVyUmVzcG9uc2USWgoNTGlzdFByb2Nlc3NlcxIhLnRza2F0YS5hZ2VudC52MS5Db250YWluZXJSZXF1ZXN0GiYudHNrYXRhLmFnZW50LnYxLkxpc3RQcm9jZXNzZXNSZXNwb25zZRJYCgtFeGVjUHJvY2VzcxIjLnRza2F0YS5hZ2VudC52MS5FeGVjUHJvY2Vzc1JlcXVlc3QaJC50c2thdGEuYWdlbnQudjEuRXhlY1Byb2Nlc3NSZXNwb25zZRJOCg1TaWduYWxQcm9jZXNzEiUudHNrYXRhLmFnZW50LnYxLlNpZ25hbFByb2Nlc3NSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5ElQKC1dhaXRQcm9jZXNzEh8udHNrYXRhLmFnZW50LnYxLlByb2Nlc3NSZXF1ZXN0GiQudHNrYXRhLmFnZW50LnYxLldhaXRQcm9jZXNzUmVzcG9uc2USVQoKV3JpdGVTdGRpbhIiLnRza2F0YS5hZ2VudC52MS5Xcml0ZVN0ZGluUmVxdWVzdBojLnRza2F0YS5hZ2VudC52MS5Xcml0ZVN0ZGluUmVzcG9uc2USVQoKUmVhZFN0ZG91dBIiLnRza2F0YS5hZ2VudC52MS5SZWFkU3RyZWFtUmVxdWVzdBojLnRza2F0YS5hZ2VudC52MS5SZWFkU3RyZWFtUmVzcG9uc2USVQoKUmVhZFN0ZGVychIiLnRza2F0YS5hZ2VudC52MS5SZWFkU3RyZWFtUmVxdWVzdBojLnRza2F0YS5hZ2VudC52MS5SZWFkU3RyZWFtUmVzcG9uc2USRQoKQ2xvc2VTdGRpbhIfLnRza2F0YS5hZ2VudC52MS5Qcm9jZXNzUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJGCglSZXNpemVUdHkSIS50c2thdGEuYWdlbnQudjEuUmVzaXplVHR5UmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJNCgtHZXRPT01FdmVudBIjLnRza2F0YS5hZ2VudC52MS5HZXRPT01FdmVudFJlcXVlc3QaGS50c2thdGEuYWdlbnQudjEuT09NRXZlbnQSVgoPVXBkYXRlSW50ZXJmYWNlEicudHNrYXRhLmFnZW50LnYxLlVwZGF0ZUludGVyZmFjZVJlcXVlc3QaGi50c2thdGEuYWdlbnQudjEuSW50ZXJmYWNlEk0KDFVwZGF0ZVJvdXRlcxIkLnRza2F0YS5hZ2VudC52MS5VcGRhdGVSb3V0ZXNSZXF1ZXN0GhcudHNrYXRhLmFnZW50LnYxLlJvdXRlcxJFCg5MaXN0SW50ZXJmYWNlcxIWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRobLnRza2F0YS5hZ2VudC52MS5JbnRlcmZhY2VzEj0KCkxpc3RSb3V0ZXMSFi5nb29nbGUucHJvdG9idWYuRW1wdHkaFy50c2thdGEuYWdlbnQudjEuUm91dGVzElIKD1VwZGF0ZU5laWdoYm9ycxInLnRza2F0YS5hZ2VudC52MS5VcGRhdGVOZWlnaGJvcnNSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5EmEKEkxpc3RMaXN0ZW5pbmdQb3J0cxIqLnRza2F0YS5hZ2VudC52MS5MaXN0TGlzdGVuaW5nUG9ydHNSZXF1ZXN0Gh8udHNrYXRhLmFnZW50LnYxLkxpc3RlbmluZ1BvcnRzEmEKDk9wZW5Db25uZWN0aW9uEiYudHNrYXRhLmFnZW50LnYxLk9wZW5Db25uZWN0aW9uUmVxdWVzdBonLnRza2F0YS5hZ2VudC52MS5PcGVuQ29ubmVjdGlvblJlc3BvbnNlEmQKD1dyaXRlQ29ubmVjdGlvbhInLnRza2F0YS5hZ2VudC52MS5Xcml0ZUNvbm5lY3Rpb25SZXF1ZXN0GigudHNrYXRhLmFnZW50LnYxLldyaXRlQ29ubmVjdGlvblJlc3BvbnNlEmEKDlJlYWRDb25uZWN0aW9uEiYudHNrYXRhLmFnZW50LnYxLlJlYWRDb25uZWN0aW9uUmVxdWVzdBonLnRza2F0YS5hZ2VudC52MS5SZWFkQ29ubmVjdGlvblJlc3BvbnNlElIKD0Nsb3NlQ29ubmVjdGlvbhInLnRza2F0YS5hZ2VudC52MS5DbG9zZUNvbm5lY3Rpb25SZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5ElsKD09ubGluZVJlc291cmNlcxInLnRza2F0YS5hZ2VudC52MS5PbmxpbmVSZXNvdXJjZXNSZXF1ZXN0Gh8udHNrYXRhLmFnZW50LnYxLkd1ZXN0UmVzb3VyY2VzYgZwcm90bzM", [file_google_protobuf_empty, file_google_protobuf_timestamp]);
 
 /**
  * A filesystem the agent mounts in the guest (the virtio-fs share, a block device, a tmpfs).
@@ -1080,6 +1080,319 @@ export const UpdateRoutesRequestSchema: GenMessage<UpdateRoutesRequest> = /*@__P
   messageDesc(file_tskata_agent_v1_agent, 38);
 
 /**
+ * @generated from message tskata.agent.v1.Neighbor
+ */
+export type Neighbor = Message<"tskata.agent.v1.Neighbor"> & {
+  /**
+   * @generated from field: string ip_address = 1;
+   */
+  ipAddress: string;
+
+  /**
+   * @generated from field: string hw_addr = 2;
+   */
+  hwAddr: string;
+
+  /**
+   * @generated from field: string device = 3;
+   */
+  device: string;
+};
+
+/**
+ * Describes the message tskata.agent.v1.Neighbor.
+ * Use `create(NeighborSchema)` to create a new message.
+ */
+export const NeighborSchema: GenMessage<Neighbor> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 39);
+
+/**
+ * @generated from message tskata.agent.v1.UpdateNeighborsRequest
+ */
+export type UpdateNeighborsRequest = Message<"tskata.agent.v1.UpdateNeighborsRequest"> & {
+  /**
+   * @generated from field: repeated tskata.agent.v1.Neighbor neighbors = 1;
+   */
+  neighbors: Neighbor[];
+};
+
+/**
+ * Describes the message tskata.agent.v1.UpdateNeighborsRequest.
+ * Use `create(UpdateNeighborsRequestSchema)` to create a new message.
+ */
+export const UpdateNeighborsRequestSchema: GenMessage<UpdateNeighborsRequest> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 40);
+
+/**
+ * @generated from message tskata.agent.v1.ListListeningPortsRequest
+ */
+export type ListListeningPortsRequest = Message<"tskata.agent.v1.ListListeningPortsRequest"> & {
+  /**
+   * The ports the caller already knows: the answer waits (up to wait_ms) until the set differs.
+   *
+   * @generated from field: repeated uint32 known = 1;
+   */
+  known: number[];
+
+  /**
+   * 0 = answer at once.
+   *
+   * @generated from field: uint32 wait_ms = 2;
+   */
+  waitMs: number;
+};
+
+/**
+ * Describes the message tskata.agent.v1.ListListeningPortsRequest.
+ * Use `create(ListListeningPortsRequestSchema)` to create a new message.
+ */
+export const ListListeningPortsRequestSchema: GenMessage<ListListeningPortsRequest> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 41);
+
+/**
+ * @generated from message tskata.agent.v1.ListeningPorts
+ */
+export type ListeningPorts = Message<"tskata.agent.v1.ListeningPorts"> & {
+  /**
+   * TCP ports listening on a loopback or wildcard address in the pod's network namespace.
+   *
+   * @generated from field: repeated uint32 ports = 1;
+   */
+  ports: number[];
+};
+
+/**
+ * Describes the message tskata.agent.v1.ListeningPorts.
+ * Use `create(ListeningPortsSchema)` to create a new message.
+ */
+export const ListeningPortsSchema: GenMessage<ListeningPorts> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 42);
+
+/**
+ * @generated from message tskata.agent.v1.OpenConnectionRequest
+ */
+export type OpenConnectionRequest = Message<"tskata.agent.v1.OpenConnectionRequest"> & {
+  /**
+   * @generated from field: uint32 port = 1;
+   */
+  port: number;
+};
+
+/**
+ * Describes the message tskata.agent.v1.OpenConnectionRequest.
+ * Use `create(OpenConnectionRequestSchema)` to create a new message.
+ */
+export const OpenConnectionRequestSchema: GenMessage<OpenConnectionRequest> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 43);
+
+/**
+ * @generated from message tskata.agent.v1.OpenConnectionResponse
+ */
+export type OpenConnectionResponse = Message<"tskata.agent.v1.OpenConnectionResponse"> & {
+  /**
+   * @generated from field: uint64 connection_id = 1;
+   */
+  connectionId: bigint;
+};
+
+/**
+ * Describes the message tskata.agent.v1.OpenConnectionResponse.
+ * Use `create(OpenConnectionResponseSchema)` to create a new message.
+ */
+export const OpenConnectionResponseSchema: GenMessage<OpenConnectionResponse> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 44);
+
+/**
+ * @generated from message tskata.agent.v1.WriteConnectionRequest
+ */
+export type WriteConnectionRequest = Message<"tskata.agent.v1.WriteConnectionRequest"> & {
+  /**
+   * @generated from field: uint64 connection_id = 1;
+   */
+  connectionId: bigint;
+
+  /**
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+
+  /**
+   * After data: no more data will come from the host (half-close).
+   *
+   * @generated from field: bool close_write = 3;
+   */
+  closeWrite: boolean;
+};
+
+/**
+ * Describes the message tskata.agent.v1.WriteConnectionRequest.
+ * Use `create(WriteConnectionRequestSchema)` to create a new message.
+ */
+export const WriteConnectionRequestSchema: GenMessage<WriteConnectionRequest> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 45);
+
+/**
+ * @generated from message tskata.agent.v1.WriteConnectionResponse
+ */
+export type WriteConnectionResponse = Message<"tskata.agent.v1.WriteConnectionResponse"> & {
+  /**
+   * @generated from field: uint32 written = 1;
+   */
+  written: number;
+};
+
+/**
+ * Describes the message tskata.agent.v1.WriteConnectionResponse.
+ * Use `create(WriteConnectionResponseSchema)` to create a new message.
+ */
+export const WriteConnectionResponseSchema: GenMessage<WriteConnectionResponse> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 46);
+
+/**
+ * @generated from message tskata.agent.v1.ReadConnectionRequest
+ */
+export type ReadConnectionRequest = Message<"tskata.agent.v1.ReadConnectionRequest"> & {
+  /**
+   * @generated from field: uint64 connection_id = 1;
+   */
+  connectionId: bigint;
+
+  /**
+   * Upper bound of bytes returned; 0 = agent default.
+   *
+   * @generated from field: uint32 max_bytes = 2;
+   */
+  maxBytes: number;
+};
+
+/**
+ * Describes the message tskata.agent.v1.ReadConnectionRequest.
+ * Use `create(ReadConnectionRequestSchema)` to create a new message.
+ */
+export const ReadConnectionRequestSchema: GenMessage<ReadConnectionRequest> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 47);
+
+/**
+ * @generated from message tskata.agent.v1.ReadConnectionResponse
+ */
+export type ReadConnectionResponse = Message<"tskata.agent.v1.ReadConnectionResponse"> & {
+  /**
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+
+  /**
+   * The guest side closed: no more data will come.
+   *
+   * @generated from field: bool eof = 2;
+   */
+  eof: boolean;
+};
+
+/**
+ * Describes the message tskata.agent.v1.ReadConnectionResponse.
+ * Use `create(ReadConnectionResponseSchema)` to create a new message.
+ */
+export const ReadConnectionResponseSchema: GenMessage<ReadConnectionResponse> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 48);
+
+/**
+ * @generated from message tskata.agent.v1.CloseConnectionRequest
+ */
+export type CloseConnectionRequest = Message<"tskata.agent.v1.CloseConnectionRequest"> & {
+  /**
+   * @generated from field: uint64 connection_id = 1;
+   */
+  connectionId: bigint;
+};
+
+/**
+ * Describes the message tskata.agent.v1.CloseConnectionRequest.
+ * Use `create(CloseConnectionRequestSchema)` to create a new message.
+ */
+export const CloseConnectionRequestSchema: GenMessage<CloseConnectionRequest> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 49);
+
+/**
+ * @generated from message tskata.agent.v1.OnlineResourcesRequest
+ */
+export type OnlineResourcesRequest = Message<"tskata.agent.v1.OnlineResourcesRequest"> & {
+  /**
+   * Wait until at least this many vCPUs are present (ACPI hotplug reaches the guest
+   * asynchronously); 0 = do not wait.
+   *
+   * @generated from field: uint32 min_vcpus = 1;
+   */
+  minVcpus: number;
+
+  /**
+   * Wait until at least this much memory (MiB, counted in memory blocks) is present; 0 = do not wait.
+   *
+   * @generated from field: uint64 min_memory_mib = 2;
+   */
+  minMemoryMib: bigint;
+
+  /**
+   * Bound on the wait; 0 = the agent's default (10 s).
+   *
+   * @generated from field: uint32 timeout_ms = 3;
+   */
+  timeoutMs: number;
+};
+
+/**
+ * Describes the message tskata.agent.v1.OnlineResourcesRequest.
+ * Use `create(OnlineResourcesRequestSchema)` to create a new message.
+ */
+export const OnlineResourcesRequestSchema: GenMessage<OnlineResourcesRequest> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 50);
+
+/**
+ * @generated from message tskata.agent.v1.GuestResources
+ */
+export type GuestResources = Message<"tskata.agent.v1.GuestResources"> & {
+  /**
+   * CPUs online in the guest.
+   *
+   * @generated from field: uint32 online_vcpus = 1;
+   */
+  onlineVcpus: number;
+
+  /**
+   * /proc/meminfo MemTotal in KiB.
+   *
+   * @generated from field: uint64 mem_total_kib = 2;
+   */
+  memTotalKib: bigint;
+
+  /**
+   * Memory present in the guest (all memory blocks, online or not) in MiB.
+   *
+   * @generated from field: uint64 present_memory_mib = 3;
+   */
+  presentMemoryMib: bigint;
+
+  /**
+   * What this call onlined.
+   *
+   * @generated from field: uint32 onlined_vcpus = 4;
+   */
+  onlinedVcpus: number;
+
+  /**
+   * @generated from field: uint32 onlined_memory_blocks = 5;
+   */
+  onlinedMemoryBlocks: number;
+};
+
+/**
+ * Describes the message tskata.agent.v1.GuestResources.
+ * Use `create(GuestResourcesSchema)` to create a new message.
+ */
+export const GuestResourcesSchema: GenMessage<GuestResources> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_agent, 51);
+
+/**
  * @generated from service tskata.agent.v1.Agent
  */
 export const Agent: GenService<{
@@ -1284,6 +1597,71 @@ export const Agent: GenService<{
     methodKind: "unary";
     input: typeof EmptySchema;
     output: typeof RoutesSchema;
+  },
+  /**
+   * Permanent neighbour entries CNI gave (IPv4 only in this guest).
+   *
+   * @generated from rpc tskata.agent.v1.Agent.UpdateNeighbors
+   */
+  updateNeighbors: {
+    methodKind: "unary";
+    input: typeof UpdateNeighborsRequestSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * Port forwarding (CRI PortForward): the TCP ports listening in the pod's network
+   * namespace, long-polled, and byte streams to 127.0.0.1:PORT there.
+   *
+   * @generated from rpc tskata.agent.v1.Agent.ListListeningPorts
+   */
+  listListeningPorts: {
+    methodKind: "unary";
+    input: typeof ListListeningPortsRequestSchema;
+    output: typeof ListeningPortsSchema;
+  },
+  /**
+   * @generated from rpc tskata.agent.v1.Agent.OpenConnection
+   */
+  openConnection: {
+    methodKind: "unary";
+    input: typeof OpenConnectionRequestSchema;
+    output: typeof OpenConnectionResponseSchema;
+  },
+  /**
+   * @generated from rpc tskata.agent.v1.Agent.WriteConnection
+   */
+  writeConnection: {
+    methodKind: "unary";
+    input: typeof WriteConnectionRequestSchema;
+    output: typeof WriteConnectionResponseSchema;
+  },
+  /**
+   * @generated from rpc tskata.agent.v1.Agent.ReadConnection
+   */
+  readConnection: {
+    methodKind: "unary";
+    input: typeof ReadConnectionRequestSchema;
+    output: typeof ReadConnectionResponseSchema;
+  },
+  /**
+   * @generated from rpc tskata.agent.v1.Agent.CloseConnection
+   */
+  closeConnection: {
+    methodKind: "unary";
+    input: typeof CloseConnectionRequestSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * Sizing: onlines every offline CPU and memory block the guest has (after the host hotplugged
+   * them), waiting up to timeout_ms for the ones the host added to appear, and answers what the
+   * guest now has online.
+   *
+   * @generated from rpc tskata.agent.v1.Agent.OnlineResources
+   */
+  onlineResources: {
+    methodKind: "unary";
+    input: typeof OnlineResourcesRequestSchema;
+    output: typeof GuestResourcesSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tskata_agent_v1_agent, 0);

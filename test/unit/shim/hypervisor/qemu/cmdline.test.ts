@@ -6,7 +6,7 @@ import {
 } from "../../../../../shim/hypervisor/qemu/args/agent-channel.js";
 import { CpuArg } from "../../../../../shim/hypervisor/qemu/args/cpu.js";
 import { MachineArg } from "../../../../../shim/hypervisor/qemu/args/machine.js";
-import { MemoryArg } from "../../../../../shim/hypervisor/qemu/args/memory.js";
+import { hotplugMaxMemoryMib, MemoryArg } from "../../../../../shim/hypervisor/qemu/args/memory.js";
 import { optValue } from "../../../../../shim/hypervisor/qemu/args/qemu-arg.js";
 import { RootDiskArg } from "../../../../../shim/hypervisor/qemu/args/root-disk.js";
 import { Virtio9pArg, VirtioFsArg } from "../../../../../shim/hypervisor/qemu/args/shared-fs.js";
@@ -23,6 +23,8 @@ function plan(overrides: Partial<VmPlan> = {}): VmPlan {
     cpuModel: "",
     vcpus: 2,
     memoryMib: 512,
+    maxVcpus: 2,
+    maxMemoryMib: 512,
     kernel: "/g/vmlinuz",
     initrd: undefined,
     image: { path: "/g/rootfs.img", format: "raw" },
@@ -128,6 +130,34 @@ describe("QEMU command line", () => {
       "a=1",
       "b",
     ]);
+  });
+});
+
+describe("room to grow (hotplug)", () => {
+  it("renders -m slots/maxmem and -smp maxcpus when the plan has room", () => {
+    const line = renderCommandLine(plan({ vcpus: 1, maxVcpus: 4, memoryMib: 512, maxMemoryMib: 2048 }));
+    expect(line).toContain("1,maxcpus=4");
+    expect(line.slice(line.indexOf("-m"), line.indexOf("-m") + 4)).toEqual([
+      "-m",
+      "512M,slots=8,maxmem=2048M",
+      "-object",
+      "memory-backend-memfd,id=mem,size=512M,share=on",
+    ]);
+  });
+  it("guest kernel onlines hotplugged memory only when memory can grow", () => {
+    expect(kernelParams(plan({ maxMemoryMib: 1024 }))).toContain("memhp_default_state=online");
+    expect(kernelParams(plan()).join(" ")).not.toContain("memhp");
+  });
+  it("no growth room renders the plain -m and -smp", () => {
+    expect(new MemoryArg(512, false, 512).render()).toEqual(["-m", "512M"]);
+    expect(new CpuArg("", "tcg", 2, 2).render()).toEqual(["-cpu", "max", "-smp", "2"]);
+  });
+  it("the memory ceiling is the base plus whole 128 MiB steps under the limit", () => {
+    expect(hotplugMaxMemoryMib(512, 2048)).toBe(2048);
+    expect(hotplugMaxMemoryMib(512, 700)).toBe(640);
+    expect(hotplugMaxMemoryMib(512, 600)).toBe(512);
+    expect(hotplugMaxMemoryMib(1024, 512)).toBe(1024);
+    expect(hotplugMaxMemoryMib(500, 24_105)).toBe(500 + 184 * 128);
   });
 });
 
