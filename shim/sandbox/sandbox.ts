@@ -1,8 +1,9 @@
 /**
- * A pod's sandbox on the host: its VM and the agent inside it. `Sandbox.start` boots the VM at
- * the pod's size, connects to the agent, waits for Health.Check and sends CreateSandbox; any
- * failure on the way stops the VM (which releases everything it created) before the error
- * leaves. `stop` asks the agent to destroy the sandbox and power off, bounded by the VM's own
+ * A pod's sandbox on the host: its VM, the agent inside it and the pod's network. `Sandbox.start`
+ * attaches the pod netns CNI configured (a tap per interface, tc redirects), boots the VM at the
+ * pod's size inside that netns, connects to the agent, waits for Health.Check, sends
+ * CreateSandbox, configures the guest's interfaces and routes as CNI gave them, and starts the
+ * port-forward relay; any failure on the way undoes all of it before the error leaves. `stop` asks the agent to destroy the sandbox and power off, bounded by the VM's own
  * stop sequence. `coldBootProvider` is the SandboxProvider that boots a fresh VM per pod.
  */
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -11,6 +12,7 @@ import { AgentClient } from "../agent-client/agent-client.js";
 import type { TskataConfig } from "../config/types.js";
 import type { VirtualMachine, VmExit } from "../hypervisor/hypervisor.js";
 import { QemuHypervisor } from "../hypervisor/qemu/qemu-hypervisor.js";
+import { attachPodNetwork, configureGuestNetwork, type PodNetwork, PortForwarder } from "../network/index.js";
 import type { PodSandbox, SandboxProvider } from "./provider.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import type { VmSize } from "./sizing.js";
@@ -55,6 +57,9 @@ export class Sandbox implements PodSandbox {
     readonly client: AgentClient,
     readonly timings: SandboxTimings,
     size: VmSize,
+    private readonly log: Logger,
+    private readonly network: PodNetwork | undefined,
+    private readonly forwarder: PortForwarder | undefined,
   ) {
     this.currentSize = size;
   }
@@ -92,9 +97,22 @@ export class Sandbox implements PodSandbox {
     };
     const log = opts.log.child({ sandboxId: spec.id });
     const t0 = performance.now();
-    const vm = await new QemuHypervisor(config, log).start({ sandboxId: spec.id });
+    const network = spec.netnsPath ? await attachPodNetwork(spec.netnsPath, log) : undefined;
+    let vm: VirtualMachine;
+    try {
+      vm = await new QemuHypervisor(config, log).start({
+        sandboxId: spec.id,
+        ...(network ? { network: network.vmNetwork } : {}),
+      });
+    } catch (err) {
+      await network
+        ?.detach()
+        .catch((e: unknown) => log.error({ err: e }, "detaching the pod network failed"));
+      throw err;
+    }
     const vmStartMs = performance.now() - t0;
     let client: AgentClient | undefined;
+    let forwarder: PortForwarder | undefined;
     try {
       const stream = await vm.agent.connect({ timeoutMs: config.agent.dialTimeoutMs });
       client = new AgentClient(stream);
@@ -110,29 +128,57 @@ export class Sandbox implements PodSandbox {
         },
         { timeoutMs: 30_000 },
       );
+      if (network) {
+        await configureGuestNetwork(client.agent, network, { log });
+        forwarder = await PortForwarder.start({ netnsPath: network.netnsPath, agent: client.agent, log });
+      }
       log.info({ vmStartMs, agentReadyMs, kind: spec.kind, size }, "sandbox ready");
-      return new Sandbox(spec, vm, client, { vmStartMs, agentReadyMs }, size);
+      return new Sandbox(spec, vm, client, { vmStartMs, agentReadyMs }, size, log, network, forwarder);
     } catch (err) {
+      await forwarder?.stop().catch(() => undefined);
       client?.close();
       await vm.stop();
+      await network
+        ?.detach()
+        .catch((e: unknown) => log.error({ err: e }, "detaching the pod network failed"));
       throw err;
     }
   }
 
+  /**
+   * Hotplugs memory and vCPUs up to `target` (the hypervisor refuses what exceeds its limits,
+   * changing nothing), then has the agent online them and waits until the guest sees them.
+   */
   async resize(target: VmSize): Promise<VmSize> {
     if (target.memoryMib <= this.currentSize.memoryMib && target.vcpus <= this.currentSize.vcpus)
       return this.size;
-    throw new Error("resize: not implemented yet");
+    const grown = await this.vm.resize(target);
+    this.currentSize = { memoryMib: grown.memoryMib, vcpus: grown.vcpus };
+    const seen = await this.client.agent.onlineResources(
+      { minVcpus: grown.vcpus, minMemoryMib: BigInt(grown.memoryMib), timeoutMs: 20_000 },
+      { timeoutMs: 30_000 },
+    );
+    this.log.info(
+      { size: grown, guestVcpus: seen.onlineVcpus, guestMemTotalKib: Number(seen.memTotalKib) },
+      "sandbox grown",
+    );
+    return this.size;
   }
 
   /** Destroys the sandbox in the guest, powers the VM off and releases everything. Idempotent. */
   async stop(): Promise<VmExit> {
+    await this.forwarder
+      ?.stop()
+      .catch((err: unknown) => this.log.warn({ err }, "stopping port forwarding failed"));
     const exit = await this.vm.stop({
       requestPoweroff: async () => {
         await this.client.agent.destroySandbox({ poweroff: true }, { timeoutMs: 10_000 });
       },
     });
     this.client.close();
+    await this.network
+      ?.detach()
+      .catch((err: unknown) => this.log.error({ err }, "detaching the pod network failed"));
     return exit;
   }
 }

@@ -4,6 +4,7 @@ import { TtrpcError } from "../../protocol/ttrpc/errors.js";
 import { ConfigError } from "../config/errors.js";
 import { HypervisorError } from "../hypervisor/errors.js";
 import { StdioUriError } from "../io/stdio-uri.js";
+import { NetworkError, type NetworkErrorCode } from "../network/errors.js";
 import { ProcessStateError } from "../process/state.js";
 import { RootfsError } from "../rootfs/rootfs.js";
 import { SandboxError, type SandboxErrorCode } from "../sandbox/errors.js";
@@ -26,6 +27,17 @@ const SANDBOX_CODES: Record<SandboxErrorCode, Code> = {
   SANDBOX_MOUNT_UNSUPPORTED: Code.INVALID_ARGUMENT,
 };
 
+const NETWORK_CODES: Record<NetworkErrorCode, Code> = {
+  NETWORK_NETNS_INVALID: Code.INVALID_ARGUMENT,
+  NETWORK_HOST_NETNS: Code.INVALID_ARGUMENT,
+  NETWORK_NO_INTERFACES: Code.FAILED_PRECONDITION,
+  NETWORK_INSPECT_FAILED: Code.UNAVAILABLE,
+  NETWORK_ATTACH_FAILED: Code.UNAVAILABLE,
+  NETWORK_DETACH_FAILED: Code.UNAVAILABLE,
+  NETWORK_GUEST_CONFIG_FAILED: Code.UNAVAILABLE,
+  NETWORK_PORT_FORWARD_FAILED: Code.UNAVAILABLE,
+};
+
 export function toTtrpcStatus(err: unknown): TtrpcError {
   if (err instanceof TtrpcError) return err;
   if (err instanceof TaskError) return new TtrpcError(TASK_CODES[err.code], err.message);
@@ -35,7 +47,13 @@ export function toTtrpcStatus(err: unknown): TtrpcError {
   }
   if (err instanceof SandboxError)
     return new TtrpcError(SANDBOX_CODES[err.code], `${err.code}: ${err.message}`);
+  if (err instanceof NetworkError)
+    return new TtrpcError(NETWORK_CODES[err.code], `pod network: ${err.code}: ${err.message}`);
   if (err instanceof RootfsError) return new TtrpcError(Code.INVALID_ARGUMENT, err.message);
+  if (err instanceof HypervisorError && err.code === "HYPERVISOR_RESOURCES_EXCEEDED") {
+    // permanent for this request: retrying cannot help, unlike a VM that failed to start
+    return new TtrpcError(Code.RESOURCE_EXHAUSTED, `sandbox VM: ${err.code}: ${err.message}`);
+  }
   if (err instanceof HypervisorError) {
     return new TtrpcError(Code.UNAVAILABLE, `sandbox VM: ${err.code}: ${err.message}`);
   }
