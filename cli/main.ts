@@ -5,7 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { bootCheck } from "./commands/boot-check.js";
+import { check } from "./commands/check.js";
 import { demo } from "./commands/demo.js";
+import { env } from "./commands/env.js";
+import { install } from "./commands/install.js";
+import { uninstall } from "./commands/uninstall.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -14,10 +18,24 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 const USAGE = `usage: tskata <command>
 
 commands:
+  check [--json] [--config PATH] [--containerd-config PATH]
+                       host readiness: one verdict per line (ok / warn / FAIL) and what to
+                       install or change; exit status 1 when something required is missing
+  env [--config PATH]  the effective configuration (file, every key and its source) and
+                       versions, as JSON (cli/env/env.schema.json)
+  install [--containerd] [--docker] [--dry-run] [--root DIR] [--config-path PATH]
+          [--containerd-config PATH] [--package-dir DIR]
+                       put containerd-shim-tskata-v2 and tskata in /usr/local/bin and register
+                       the runtime with containerd (default) and/or Docker
+  uninstall [same options]
+                       undo install, restoring changed files byte for byte
   demo                 run a container through a private containerd in its own VM
   boot-check [CONFIG]  boot one sandbox VM, call its agent (Health, Version), stop it
   version              print the tskata version
   help                 print this help
+
+The configuration file: --config PATH, else $TSKATA_CONF_FILE, else
+/etc/tskata/configuration.toml, /usr/share/tskata/configuration.toml, the package's own.
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -27,6 +45,14 @@ async function main(argv: readonly string[]): Promise<number> {
       return demo();
     case "boot-check":
       return bootCheck(rest);
+    case "check":
+      return check(rest);
+    case "env":
+      return env(rest);
+    case "install":
+      return install(rest);
+    case "uninstall":
+      return uninstall(rest);
     case "version":
       process.stdout.write(`tskata ${pkg.version}\n`);
       return 0;
@@ -47,5 +73,5 @@ try {
 } catch (err) {
   const code = (err as { code?: string }).code;
   process.stderr.write(`tskata: ${code ? `${code}: ` : ""}${(err as Error).message}\n`);
-  process.exitCode = 1;
+  process.exitCode = code === "CLI_USAGE" ? 2 : 1;
 }

@@ -1,4 +1,7 @@
-/** Reads `configuration.toml` (explicit path, else the first of the standard places, else defaults). */
+/**
+ * Reads `configuration.toml`: the explicit path, else `$TSKATA_CONF_FILE`, else the first of the
+ * standard places, else built-in defaults.
+ */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
@@ -23,11 +26,24 @@ export function parseConfig(text: string, opts: ParseOptions = {}): TskataConfig
   return validateConfig(raw, { ...opts, source, baseDir: opts.baseDir ?? process.cwd() });
 }
 
-/** The file `loadConfig()` reads when given no path, or undefined for built-in defaults. */
-export function findConfigFile(): string | undefined {
+/** Names the configuration file for the shim and every command, ahead of the default lookup. */
+export const CONF_FILE_ENV = "TSKATA_CONF_FILE";
+
+/** The default lookup, first existing file wins (after an explicit path and $TSKATA_CONF_FILE). */
+export function defaultConfigCandidates(): string[] {
   const root = packageRoot();
-  const candidates = [...DEFAULT_CONFIG_PATHS, ...(root ? [join(root, "configuration.toml")] : [])];
-  return candidates.find((p) => existsSync(p));
+  return [...DEFAULT_CONFIG_PATHS, ...(root ? [join(root, "configuration.toml")] : [])];
+}
+
+/**
+ * The file `loadConfig()` reads when given no path: `$TSKATA_CONF_FILE` when set (used even if
+ * it does not exist, so a typo fails loudly), else the first existing default candidate, else
+ * undefined for built-in defaults.
+ */
+export function findConfigFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const named = env[CONF_FILE_ENV];
+  if (named) return resolve(named);
+  return defaultConfigCandidates().find((p) => existsSync(p));
 }
 
 export function loadConfig(path?: string, opts: Omit<ParseOptions, "source" | "baseDir"> = {}): TskataConfig {
