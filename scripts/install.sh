@@ -32,9 +32,8 @@ if [ "$(node_major)" -lt 20 ]; then
 fi
 log "node $(node --version), npm $(npm --version 2>/dev/null)"
 
-log "npm install (from package-lock.json)"
-# npm ci refuses this lock: the registry here serves only this platform's optional packages.
-npm install --no-audit --no-fund --loglevel=error
+log "npm ci (exactly package-lock.json; the lock lists every platform's optional packages)"
+npm ci --no-audit --no-fund --loglevel=error
 
 log "build"
 npm run --silent build
