@@ -120,6 +120,12 @@ export class Client {
   }
 
   private onFrame(frame: ReadResult): void {
+    if (frame.type !== FrameType.RESPONSE && frame.type !== FrameType.DATA) {
+      // A server never sends anything else: the byte stream is not ttrpc (or is out of step), so
+      // nothing that follows can be trusted. End it: every pending call fails at once.
+      this.channel.close(`protocol violation: the server sent a frame of type ${frame.type}`);
+      return;
+    }
     const call = this.pending.get(frame.streamId);
     if (call === undefined) return; // late answer to a call that timed out or was cancelled
     if (isOversized(frame)) {

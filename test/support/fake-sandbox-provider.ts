@@ -11,6 +11,12 @@ import type { PodSandbox, SandboxProvider, SandboxStartRequest } from "../../shi
 import type { VmSize } from "../../shim/sandbox/sizing.js";
 import { type FakeAgent, startFakeAgent } from "./fake-agent.js";
 
+/** What a fake VM's agent is: by default the in-memory fake agent. */
+export interface AgentEndpoint {
+  agent: PodSandbox["agent"];
+  close(): Promise<void>;
+}
+
 export interface FakeSandbox extends PodSandbox {
   request: SandboxStartRequest;
   fake: FakeAgent;
@@ -23,12 +29,16 @@ export interface FakeSandboxProvider extends SandboxProvider {
   started: FakeSandbox[];
 }
 
-export function fakeSandboxProvider(): FakeSandboxProvider {
+/** `agent`: the agent each VM gets instead of the in-memory fake (e.g. a hostile one). */
+export function fakeSandboxProvider(
+  opts: { agent?: () => Promise<AgentEndpoint> } = {},
+): FakeSandboxProvider {
   const started: FakeSandbox[] = [];
   return {
     started,
     async start(request) {
       const fake = await startFakeAgent();
+      const endpoint: AgentEndpoint = opts.agent ? await opts.agent() : fake;
       const sharedDir = mkdtempSync(join(tmpdir(), "tskata-fake-shared-"));
       let size = { ...request.size };
       let end!: (exit: VmExit) => void;
@@ -48,7 +58,7 @@ export function fakeSandboxProvider(): FakeSandboxProvider {
         fake,
         resizes: [],
         stopped: false,
-        agent: fake.agent,
+        agent: endpoint.agent,
         sharedDir,
         exited,
         get size() {
@@ -66,6 +76,7 @@ export function fakeSandboxProvider(): FakeSandboxProvider {
           if (sandbox.stopped) return;
           sandbox.stopped = true;
           await fake.close();
+          if (endpoint !== fake) await endpoint.close();
           rmSync(sharedDir, { recursive: true, force: true });
           end(exit(true));
         },

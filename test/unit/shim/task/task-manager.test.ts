@@ -3,67 +3,25 @@
  * provider: how a CRI pod's sandbox is opened from its sandbox container, how app containers join
  * it, what is refused, how the VM is sized and when it stops.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UmountFlags, umount } from "../../../../native/mount.js";
-import { parseConfig } from "../../../../shim/config/load.js";
-import type { EventPublisher } from "../../../../shim/events/publisher.js";
-import { isMountPoint } from "../../../../shim/rootfs/rootfs.js";
 import { SandboxError } from "../../../../shim/sandbox/errors.js";
 import type { OciSpec } from "../../../../shim/spec/guest-spec.js";
-import { TaskManager } from "../../../../shim/task/task-manager.js";
-import { type FakeSandboxProvider, fakeSandboxProvider } from "../../../support/fake-sandbox-provider.js";
+import { noIo, type TaskFixture, taskFixture } from "../../../support/task-fixture.js";
 
 const MIB = 1024 * 1024;
+let fx: TaskFixture;
 let work: string;
-let stateDir: string;
+const manager: TaskFixture["manager"] = (opts) => fx.manager(opts);
+const bundle = (spec: OciSpec) => fx.bundle(spec);
 
 beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), "tskata-tm-"));
-  stateDir = join(work, "state");
+  fx = taskFixture();
+  work = fx.work;
 });
 
-afterAll(() => {
-  const shared = join(stateDir, "sandboxes");
-  while (isMountPoint(shared)) umount(shared, UmountFlags.DETACH);
-  rmSync(work, { recursive: true, force: true });
-});
-
-interface Published {
-  topic: string;
-  event: Record<string, unknown>;
-}
-
-function manager(opts: { host?: { memoryMib: number; cpus: number } } = {}) {
-  const events: Published[] = [];
-  const provider: FakeSandboxProvider = fakeSandboxProvider();
-  const tasks = new TaskManager({
-    namespace: "k8s.io",
-    sandboxId: "pod1",
-    events: {
-      publish: (topic: string, event: Record<string, unknown>) => events.push({ topic, event }),
-    } as unknown as EventPublisher,
-    log: pino({ level: "silent" }),
-    loadConfig: () =>
-      parseConfig(`[hypervisor]\nmemory_mib = 512\nvcpus = 1\n[runtime]\nstate_dir = "${stateDir}"\n`),
-    sandboxes: provider,
-    host: opts.host ?? { memoryMib: 8192, cpus: 4 },
-  });
-  return { tasks, provider, events };
-}
-
-let bundles = 0;
-function bundle(spec: OciSpec): string {
-  const dir = join(work, `bundle${bundles++}`);
-  mkdirSync(join(dir, "rootfs"), { recursive: true });
-  writeFileSync(join(dir, "config.json"), JSON.stringify(spec));
-  return dir;
-}
-
-const noIo = { stdin: "", stdout: "", stderr: "", terminal: false };
+afterAll(() => fx.dispose());
 
 function podFiles(): { resolv: string; hosts: string; shm: string } {
   const dir = mkdtempSync(join(work, "podfiles-"));
