@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import type { Readable, Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { AgentApi } from "../agent-client/agent-client.js";
 import { type InputFifo, openInput, openOutput } from "../io/fifo.js";
@@ -141,6 +142,7 @@ export class IoBridge {
       sinkBroken = true;
     });
     const req = { containerId: this.ref.containerId, execId: this.ref.execId, maxBytes: READ_BYTES };
+    let idleMs = 0;
     for (;;) {
       let chunk: { data: Uint8Array; eof: boolean };
       try {
@@ -155,6 +157,10 @@ export class IoBridge {
         }
       }
       if (chunk.eof) return;
+      // The agent long-polls: an empty answer that is not EOF only comes from a misbehaving
+      // guest. Back off instead of spinning on it.
+      idleMs = chunk.data.length === 0 ? Math.min(Math.max(idleMs * 2, 10), 1000) : 0;
+      if (idleMs > 0) await sleep(idleMs);
     }
   }
 
