@@ -5,10 +5,8 @@
  * dead shim, and no action serves the Task API (the daemon `start` spawns).
  */
 import { fileURLToPath } from "node:url";
-import { deleteShim } from "./launch/delete.js";
+import { listenEarly } from "./launch/early-listener.js";
 import { parseShimFlags, ShimFlagError, type ShimFlags } from "./launch/flags.js";
-import { serveShim } from "./launch/serve.js";
-import { startShim } from "./launch/start.js";
 
 async function main(argv: readonly string[]): Promise<number> {
   let flags: ShimFlags;
@@ -22,10 +20,16 @@ async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
   switch (flags.action) {
-    case "start":
-      process.stdout.write(await startShim(flags, fileURLToPath(import.meta.url)));
+    case "start": {
+      // each action loads only its own modules: `start` and the daemon's first answer stay cheap
+      const { runtimeOptionsFromStdin, startShim } = await import("./launch/start.js");
+      process.stdout.write(
+        await startShim(flags, fileURLToPath(import.meta.url), undefined, runtimeOptionsFromStdin()),
+      );
       return 0;
+    }
     case "delete": {
+      const { deleteShim } = await import("./launch/delete.js");
       const res = await deleteShim(flags, (msg) => process.stderr.write(`${msg}\n`));
       process.stdout.write(res);
       return 0;
@@ -35,7 +39,11 @@ async function main(argv: readonly string[]): Promise<number> {
         process.stderr.write("containerd-shim-tskata-v2: serving needs -socket (it is started by `start`)\n");
         return 2;
       }
-      await serveShim(flags);
+      {
+        const early = await listenEarly(flags.socket);
+        const { serveShim } = await import("./launch/serve.js");
+        await serveShim(flags, early);
+      }
       return -1;
   }
 }

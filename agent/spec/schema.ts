@@ -1,7 +1,8 @@
 /**
  * JSON schema of the OCI runtime-spec subset the agent accepts (config.json, and a Process for
  * exec). Unknown top-level, process and linux fields are refused so that nothing the agent does
- * not handle (hooks: host binaries) slips through silently.
+ * not handle slips through silently. Of the hooks, only the kinds that run in the guest are
+ * accepted (createContainer, startContainer: crun runs them); the host's run in the shim.
  */
 const str = { type: "string" } as const;
 const strArr = { type: "array", items: str } as const;
@@ -68,6 +69,21 @@ export const processSchema = {
   additionalProperties: false,
 } as const;
 
+const hookList = {
+  type: "array",
+  items: {
+    type: "object",
+    required: ["path"],
+    properties: {
+      path: { type: "string", pattern: "^/" },
+      args: strArr,
+      env: strArr,
+      timeout: { type: "integer", minimum: 1 },
+    },
+    additionalProperties: false,
+  },
+} as const;
+
 const namespaceTypes = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"];
 
 export const specSchema = {
@@ -80,6 +96,11 @@ export const specSchema = {
       type: "object",
       required: ["path"],
       properties: { path: str, readonly: { type: "boolean" } },
+      additionalProperties: false,
+    },
+    hooks: {
+      type: "object",
+      properties: { createContainer: hookList, startContainer: hookList },
       additionalProperties: false,
     },
     hostname: str,

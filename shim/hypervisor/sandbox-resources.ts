@@ -4,9 +4,15 @@
  * `delete` after a shim crash can tear it all down: helper processes (identified by pid + start
  * time), sockets and the sandbox directory. The directory is only removed when nothing is
  * mounted below it (removing through a live mount would delete the mounted data).
+ *
+ * The sockets (QMP, agent, virtiofsd, and the shim's admin endpoint) live apart from the sandbox directory, in
+ * `<state dir>/s/<first 16 hex digits of sha256(id)>/`: their paths have the same length
+ * whatever the sandbox id (a unix socket path is limited to 108 bytes; containerd accepts
+ * 76-character ids).
  */
+import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { detachPodNetwork } from "../network/pod-network.js";
 import type { PodNetworkRecord } from "../network/types.js";
 import { HypervisorError } from "./errors.js";
@@ -18,6 +24,10 @@ export interface ResourceRecord {
   version: 1;
   sandboxId: string;
   dir: string;
+  /** Where the sockets are (absent in records of older versions: they were in `dir`). */
+  socketDir?: string;
+  /** The shim's admin endpoint (`tskata list/inspect/exec/metrics`); absent in older records. */
+  adminSocket?: string;
   createdAt: string;
   /** The shim process that created the sandbox (absent in records of older versions). */
   owner?: ProcessIdentity;
@@ -28,10 +38,14 @@ export interface ResourceRecord {
 
 export interface SandboxPaths {
   dir: string;
+  /** Fixed-length directory of the sandbox's sockets. */
+  socketDir: string;
   shared: string;
   qmpSocket: string;
   agentSocket: string;
   virtiofsdSocket: string;
+  /** The shim's admin endpoint (shim/admin). */
+  adminSocket: string;
   consoleLog: string;
   record: string;
 }
@@ -54,12 +68,15 @@ export function sandboxPaths(stateDir: string, sandboxId: string): SandboxPaths 
     );
   }
   const dir = join(stateDir, "sandboxes", sandboxId);
+  const socketDir = sandboxSocketDir(stateDir, sandboxId);
   const paths: SandboxPaths = {
     dir,
+    socketDir,
     shared: join(dir, "shared"),
-    qmpSocket: join(dir, "qmp.sock"),
-    agentSocket: join(dir, "agent.sock"),
-    virtiofsdSocket: join(dir, "virtiofsd.sock"),
+    qmpSocket: join(socketDir, "qmp.sock"),
+    agentSocket: join(socketDir, "agent.sock"),
+    virtiofsdSocket: join(socketDir, "virtiofsd.sock"),
+    adminSocket: join(socketDir, "admin.sock"),
     consoleLog: join(dir, "console.log"),
     record: join(dir, "resources.json"),
   };
@@ -69,10 +86,15 @@ export function sandboxPaths(stateDir: string, sandboxId: string): SandboxPaths 
   if (Buffer.byteLength(longest) > SUN_PATH_MAX) {
     throw new HypervisorError(
       "SANDBOX_PATH_TOO_LONG",
-      `socket path ${longest} is longer than ${SUN_PATH_MAX} bytes; use a shorter runtime.state_dir or sandbox id`,
+      `socket path ${longest} is longer than ${SUN_PATH_MAX} bytes; use a shorter runtime.state_dir`,
     );
   }
   return paths;
+}
+
+/** `<state dir>/s/<16 hex digits of sha256(sandbox id)>`: the same length for every id. */
+export function sandboxSocketDir(stateDir: string, sandboxId: string): string {
+  return join(stateDir, "s", createHash("sha256").update(sandboxId).digest("hex").slice(0, 16));
 }
 
 export class SandboxResources {
@@ -110,10 +132,15 @@ export class SandboxResources {
       }
     }
     await mkdir(paths.shared, { mode: 0o755 });
+    await mkdir(join(stateDir, "s"), { recursive: true, mode: 0o711 });
+    await rm(paths.socketDir, { recursive: true, force: true });
+    await mkdir(paths.socketDir, { mode: 0o700 });
     const resources = new SandboxResources(paths, {
       version: 1,
       sandboxId,
       dir: paths.dir,
+      socketDir: paths.socketDir,
+      adminSocket: paths.adminSocket,
       createdAt: new Date().toISOString(),
       owner: (await identify(process.pid)) ?? { pid: process.pid, startTime: "" },
       processes: [],
@@ -148,6 +175,11 @@ export class SandboxResources {
     return new SandboxResources(paths, record);
   }
 
+  /** What was recorded (read-only view, for `tskata list` and the admin endpoint). */
+  get recorded(): Readonly<ResourceRecord> {
+    return this.record;
+  }
+
   get processes(): readonly (ProcessIdentity & { role: ProcessRole })[] {
     return this.record.processes;
   }
@@ -166,11 +198,30 @@ export class SandboxResources {
   }
 
   /**
+   * Makes this process the owner of a sandbox another process created (a VM adopted from the
+   * warm pool, whose directory was renamed to this sandbox's): the record names this sandbox,
+   * its directory and this process from now on, so crash cleanup (`delete`) finds it all.
+   */
+  async claim(): Promise<void> {
+    this.record.sandboxId = basename(this.paths.dir);
+    this.record.dir = this.paths.dir;
+    this.record.socketDir = this.paths.socketDir;
+    this.record.adminSocket = this.paths.adminSocket;
+    this.record.owner = (await identify(process.pid)) ?? { pid: process.pid, startTime: "" };
+    await this.persist();
+  }
+
+  /**
    * Kills every recorded process still alive (virtiofsd last: it exits by itself when QEMU goes),
-   * then removes the sandbox directory. Idempotent; concurrent calls share one teardown.
+   * then removes the sandbox directory. Idempotent; concurrent calls share one teardown; after a
+   * failed one, the next call tries again.
    */
   teardown(graceMs = 1000): Promise<TeardownReport> {
-    this.torn ??= this.doTeardown(graceMs);
+    // A teardown that failed (e.g. a mount still below the directory) runs again when asked.
+    this.torn ??= this.doTeardown(graceMs).catch((err: unknown) => {
+      this.torn = undefined;
+      throw err;
+    });
     return this.torn;
   }
 
@@ -204,6 +255,8 @@ export class SandboxResources {
       );
     }
     await rm(this.paths.dir, { recursive: true, force: true });
+    for (const d of new Set([this.paths.socketDir, this.record.socketDir ?? this.paths.socketDir]))
+      await rm(d, { recursive: true, force: true });
     report.removedDir = true;
     return report;
   }

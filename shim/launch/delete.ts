@@ -3,7 +3,8 @@
  * both after a shim died and when a pod's shim merely stopped serving one of its tasks; only in
  * the first case (the group's socket no longer answers) is the sandbox torn down: what the dead
  * shim mounted is unmounted, the VM and virtiofsd it recorded are stopped, the sandbox directory
- * removed. Either way it answers a DeleteResponse (exit 137, now) on stdout like runc's shim.
+ * removed — found through the configuration the task was created with (bundle-record.ts), whose
+ * state_dir need not be the default. Either way it answers a DeleteResponse (exit 137, now) on stdout like runc's shim.
  */
 import { rmSync } from "node:fs";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -13,6 +14,7 @@ import { DeleteResponseSchema } from "../../protocol/generated/containerd/task/v
 import { loadConfig } from "../config/load.js";
 import { cleanupSandbox, mountsBelow, sandboxPaths } from "../hypervisor/sandbox-resources.js";
 import { bundleGroupId } from "./bundle-group.js";
+import { readBundleRecord } from "./bundle-record.js";
 import type { ShimFlags } from "./flags.js";
 import { shimSocketPath } from "./socket-address.js";
 import { socketAnswers } from "./start.js";
@@ -27,7 +29,8 @@ export async function deleteShim(flags: ShimFlags, warn: (msg: string) => void):
   }
   rmSync(socket, { force: true });
   try {
-    const config = loadConfig();
+    // The configuration the sandbox was started with (its state_dir holds what to clean up).
+    const config = loadConfig(readBundleRecord(bundle)?.configPath);
     const paths = sandboxPaths(config.runtime.stateDir, sandboxId);
     const mounts = (await mountsBelow(paths.dir)).sort((a, b) => b.length - a.length);
     for (const m of mounts) {
@@ -39,6 +42,7 @@ export async function deleteShim(flags: ShimFlags, warn: (msg: string) => void):
     }
     const report = await cleanupSandbox(config.runtime.stateDir, sandboxId);
     if (!report) rmSync(paths.dir, { recursive: true, force: true });
+    rmSync(paths.socketDir, { recursive: true, force: true });
     for (const p of report?.processes ?? []) warn(`sandbox ${sandboxId}: ${p.role} ${p.pid}: ${p.outcome}`);
     if (report?.network) warn(`sandbox ${sandboxId}: pod network: ${report.network}`);
   } catch (err) {

@@ -1,6 +1,7 @@
 /** Domain errors → the ttrpc status codes containerd maps to its errdefs. */
 import { Code } from "../../protocol/ttrpc/codes.js";
 import { TtrpcError } from "../../protocol/ttrpc/errors.js";
+import { AgentProtocolError } from "../agent-client/agent-replies.js";
 import { ConfigError } from "../config/errors.js";
 import { HypervisorError } from "../hypervisor/errors.js";
 import { StdioUriError } from "../io/stdio-uri.js";
@@ -17,6 +18,7 @@ const TASK_CODES: Record<TaskErrorCode, Code> = {
   TASK_WRONG_STATE: Code.FAILED_PRECONDITION,
   PROCESS_FINISHED: Code.NOT_FOUND,
   TASK_UNSUPPORTED: Code.UNIMPLEMENTED,
+  TASK_HOOK_FAILED: Code.UNKNOWN,
 };
 
 const SANDBOX_CODES: Record<SandboxErrorCode, Code> = {
@@ -47,6 +49,7 @@ export function toTtrpcStatus(err: unknown): TtrpcError {
   }
   if (err instanceof SandboxError)
     return new TtrpcError(SANDBOX_CODES[err.code], `${err.code}: ${err.message}`);
+  if (err instanceof AgentProtocolError) return new TtrpcError(Code.DATA_LOSS, `${err.code}: ${err.message}`);
   if (err instanceof NetworkError)
     return new TtrpcError(NETWORK_CODES[err.code], `pod network: ${err.code}: ${err.message}`);
   if (err instanceof RootfsError) return new TtrpcError(Code.INVALID_ARGUMENT, err.message);

@@ -9,7 +9,9 @@ import { Status } from "../../protocol/generated/containerd/types/task_pb.js";
 import { Code } from "../../protocol/ttrpc/codes.js";
 import { TtrpcError } from "../../protocol/ttrpc/errors.js";
 import type { ServiceImpl } from "../../protocol/ttrpc/service.js";
+import { writeBundleRecord } from "../launch/bundle-record.js";
 import type { ProcessState } from "../process/state.js";
+import { checkExecLimits } from "../spec/exec-limits.js";
 import { invalid } from "../task/errors.js";
 import { parseRuntimeOptions } from "../task/runtime-options.js";
 import { toMetricsAny } from "../task/stats.js";
@@ -40,6 +42,15 @@ function jsonAny(any: Any | undefined, typeUrl: string, what: string): Uint8Arra
   return any.value;
 }
 
+/** The JSON in `bytes`, or undefined when it does not parse (the task layer names that error). */
+function parsedJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Wraps every method so domain errors leave as ttrpc statuses. */
 function edge<S extends object>(impl: S): S {
   const out: Record<string, unknown> = {};
@@ -60,13 +71,17 @@ export function createTaskService(tasks: TaskManager, hooks: TaskServiceHooks): 
     async create(req) {
       if (req.checkpoint !== "")
         throw new TtrpcError(Code.UNIMPLEMENTED, "restore from checkpoint is not supported");
-      const { configPath } = parseRuntimeOptions(req.options);
+      const options = parseRuntimeOptions(req.options);
+      // Before the VM boots: if this shim dies, `delete` finds the sandbox through this record.
+      if (req.bundle !== "") writeBundleRecord(req.bundle, { configPath: options.configPath });
       const pid = await tasks.create({
         id: req.id,
         bundle: req.bundle,
         rootfs: req.rootfs,
         io: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal },
-        configPath,
+        configPath: options.configPath,
+        ioOwner: options.ioOwner,
+        ignoredOptions: options.ignored,
       });
       return { pid };
     },
@@ -98,6 +113,7 @@ export function createTaskService(tasks: TaskManager, hooks: TaskServiceHooks): 
     },
     async exec(req) {
       const spec = jsonAny(req.spec, SPEC_PROCESS_TYPE, `exec ${req.execId} spec`);
+      checkExecLimits(parsedJson(spec), `exec ${req.execId} of task ${req.id}`);
       await tasks.exec(
         req.id,
         req.execId,

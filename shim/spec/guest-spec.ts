@@ -13,6 +13,7 @@
  * (the agent's); any other path names something of the host and is dropped (a fresh namespace).
  */
 import { posix } from "node:path";
+import { checkExecLimits } from "./exec-limits.js";
 
 /** Where the agent mounts the shared filesystem in the guest (its tskata.sharefs_path default). */
 export const GUEST_SHARED_DIR = "/run/tskata/shared";
@@ -84,8 +85,15 @@ export function guestSpec(
   containerId: string,
   podPids: ReadonlySet<number> = new Set(),
 ): GuestSpec {
+  checkExecLimits(hostSpec.process, `container ${containerId}`);
   const spec: OciSpec = structuredClone(hostSpec);
-  delete spec.hooks;
+  // Host hooks run on the host (shim/task/oci-hooks.ts); crun runs these two kinds in the guest.
+  const hooks = (hostSpec.hooks ?? {}) as Record<string, unknown>;
+  const guestHooks = Object.fromEntries(
+    ["createContainer", "startContainer"].filter((k) => Array.isArray(hooks[k])).map((k) => [k, hooks[k]]),
+  );
+  if (Object.keys(guestHooks).length > 0) spec.hooks = guestHooks;
+  else delete spec.hooks;
   const volumes: VolumeShare[] = [];
   spec.mounts = (spec.mounts ?? []).map((m, i) => {
     if (!isHostBind(m)) return m;

@@ -10,7 +10,8 @@ export type TaskErrorCode =
   | "TASK_INVALID"
   | "TASK_WRONG_STATE"
   | "PROCESS_FINISHED"
-  | "TASK_UNSUPPORTED";
+  | "TASK_UNSUPPORTED"
+  | "TASK_HOOK_FAILED";
 
 export class TaskError extends Error {
   override readonly name = "TaskError";

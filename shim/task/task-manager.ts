@@ -11,8 +11,10 @@ import { join, resolve } from "node:path";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "pino";
 import type { Mount } from "../../protocol/generated/containerd/types/mount_pb.js";
+import { checkedExitStatus, checkedPid } from "../agent-client/agent-replies.js";
 import type { TskataConfig } from "../config/types.js";
 import type { EventPublisher } from "../events/publisher.js";
+import { SandboxResources } from "../hypervisor/sandbox-resources.js";
 import { deleted, type ExitInfo, paused, resumed, started } from "../process/state.js";
 import { mountRootfs, unmountRootfs } from "../rootfs/rootfs.js";
 import { ensureSharedMount } from "../rootfs/shared-mount.js";
@@ -35,10 +37,13 @@ import {
   type VmSize,
 } from "../sandbox/sizing.js";
 import { guestSpec, type OciSpec } from "../spec/guest-spec.js";
+import { Timeline } from "../timeline/timeline.js";
 import { type Container, processOf } from "./container.js";
 import { invalid, notFound, TaskError } from "./errors.js";
 import { IoBridge, type ProcessIo, parseProcessIo } from "./io-bridge.js";
+import { type HookState, type HostHookKind, hostHooksOf, runHooks } from "./oci-hooks.js";
 import { ShimProcess } from "./shim-process.js";
+import { type IoOwner, ownStdio } from "./stdio-owner.js";
 
 export interface TaskManagerOptions {
   namespace: string;
@@ -52,6 +57,19 @@ export interface TaskManagerOptions {
   host?: { memoryMib: number | undefined; cpus: number };
   /** Called when the last container is gone and the sandbox stopped. */
   onEmpty?: () => void;
+  /** When containerd ran the shim's start command and when this daemon served (epoch ms). */
+  shimStart?: { commandAtMs: number; servingAtMs: number };
+  /** Told of every sandbox once it runs (the admin endpoint serves it until it exits). */
+  onSandboxStarted?: (started: StartedSandbox) => void;
+}
+
+/** A running sandbox as the task layer started it. */
+export interface StartedSandbox {
+  sandbox: PodSandbox;
+  spec: SandboxSpec;
+  config: TskataConfig;
+  /** The timeline of the container that opened the sandbox (its boot phases). */
+  bootTimeline: Timeline;
 }
 
 export interface CreateInput {
@@ -60,6 +78,10 @@ export interface CreateInput {
   rootfs: readonly Mount[];
   io: ProcessIo;
   configPath: string | undefined;
+  /** runc's IoUid/IoGid: the owner of the stdio of the task's processes. */
+  ioOwner?: IoOwner | undefined;
+  /** Runtime-option fields that configure runc's binary and mean nothing here (logged). */
+  ignoredOptions?: string[];
 }
 
 /** Exit status reported for processes whose VM died under them (SIGKILL). */
@@ -72,6 +94,10 @@ export class TaskManager {
   /** The spec and configuration the running sandbox was started with. */
   private sandboxSpec: SandboxSpec | undefined;
   private config: TskataConfig | undefined;
+  private shuttingDown = false;
+
+  /** Each container's start-up timeline, from Create to its teardown. */
+  private readonly timelines = new Map<string, Timeline>();
 
   constructor(private readonly opts: TaskManagerOptions) {}
 
@@ -81,11 +107,17 @@ export class TaskManager {
 
   async create(input: CreateInput): Promise<number> {
     const { id, bundle } = input;
+    const timeline = this.openTimeline(id);
     if (id === "" || id.includes("/") || id === "." || id === "..")
       throw invalid(`task id ${JSON.stringify(id)} is invalid`);
     if (this.containers.has(id)) throw new TaskError("TASK_EXISTS", `task ${id}: already exists`);
     const hostSpec = readBundleSpec(bundle);
     parseProcessIo(input.io);
+    if (input.ignoredOptions?.length)
+      this.opts.log.debug(
+        { id, fields: input.ignoredOptions },
+        "runc runtime options ignored (no runc binary here)",
+      );
     // Without rootfs mounts the spec's root.path is the rootfs (relative to the bundle).
     const bundleRootfs = resolve(bundle, hostSpec.root?.path ?? "rootfs");
     if (input.rootfs.length === 0 && !existsSync(bundleRootfs)) {
@@ -93,6 +125,7 @@ export class TaskManager {
         `bundle ${bundle}: no rootfs mounts were given and root.path ${bundleRootfs} does not exist`,
       );
     }
+    const hooks = hostHooksOf(hostSpec.hooks, id);
     refuseHostNamespaces(hostSpec, `container ${id}`);
     refuseHostPropagation(hostSpec, id);
     const podPids = new Set([...this.containers.values()].map((c) => c.init.pid).filter((p) => p > 0));
@@ -101,7 +134,7 @@ export class TaskManager {
       if (!existsSync(v.hostSource)) throw invalid(`mount source ${v.hostSource} does not exist`);
     }
     const limits = containerLimits(hostSpec);
-    const sandbox = await this.ensureSandbox(input.configPath, id, hostSpec);
+    const sandbox = await this.ensureSandbox(input.configPath, id, hostSpec, timeline);
     await this.growFor(id, limits);
     const dir = join(sandbox.sharedDir, id);
     const rootfs = join(dir, "rootfs");
@@ -116,6 +149,10 @@ export class TaskManager {
       volumes: [],
       isPodSandbox: criContainerType(hostSpec) === CONTAINER_TYPE_SANDBOX,
       limits,
+      ioOwner: input.ioOwner,
+      hooks,
+      ociVersion: hostSpec.ociVersion ?? "1.0.2",
+      annotations: hostSpec.annotations ?? {},
     };
     let agentCreated = false;
     try {
@@ -123,12 +160,16 @@ export class TaskManager {
         input.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })),
         bundleRootfs,
         rootfs,
+        sandbox.sharedDir,
       );
       for (const v of volumes) {
         const target = join(sandbox.sharedDir, v.shareRelPath);
-        shareVolume(v.hostSource, target, v.readonly);
+        shareVolume(v.hostSource, target, v.readonly, sandbox.sharedDir);
         c.volumes.push(target);
       }
+      timeline.mark("rootfs-mount");
+      await this.runHostHooks(c, "prestart", "creating", 0);
+      await this.runHostHooks(c, "createRuntime", "creating", 0);
       const { pid } = await sandbox.agent.createContainer(
         {
           containerId: id,
@@ -138,16 +179,22 @@ export class TaskManager {
         },
         { timeoutMs: 60_000 },
       );
+      timeline.mark("create-container");
       agentCreated = true;
+      checkedPid(pid, `container ${id}`);
+      ownStdio(input.io, c.ioOwner);
       init.io = await IoBridge.open(
         sandbox.agent,
         { containerId: id, execId: "" },
         input.io,
         this.opts.namespace,
-        this.opts.log,
+        this.opts.log.child({ container: id }),
       );
       init.state = { kind: "created", pid };
       this.containers.set(id, c);
+      this.timelines.set(id, timeline);
+      // Followed from creation: a created init that is killed before Start ends too (runc).
+      this.track(init);
     } catch (err) {
       if (agentCreated) await sandbox.agent.removeContainer({ containerId: id }).catch(() => {});
       this.releaseMounts(c);
@@ -182,12 +229,18 @@ export class TaskManager {
       p.state = started(p.state, p.pid);
       try {
         const { pid } = await agent.startContainer({ containerId: id }, { timeoutMs: 60_000 });
-        p.state = { kind: "running", pid };
+        this.timelines.get(id)?.mark("start");
+        this.timelines.get(id)?.logSummary(this.opts.log, `container ${id} started`);
+        const running = checkedPid(pid, `container ${id}`);
+        // The init is followed since create: its exit may already be recorded.
+        if (p.state.kind === "running") p.state = { kind: "running", pid: running };
       } catch (err) {
-        p.state = { kind: "created", pid: p.pid };
+        if (p.state.kind === "running") p.state = { kind: "created", pid: p.pid };
         throw err;
       }
-      this.track(p);
+      await this.runHostHooks(c, "poststart", "running", p.pid).catch((err: unknown) => {
+        this.opts.log.warn({ err, id }, "a poststart hook failed");
+      });
       this.opts.events.publish("/tasks/start", { containerId: id, pid: p.pid });
       return p.pid;
     }
@@ -203,13 +256,14 @@ export class TaskManager {
         },
         { timeoutMs: 60_000 },
       );
-      p.state = { kind: "running", pid };
+      p.state = { kind: "running", pid: checkedPid(pid, `exec ${execId} of container ${id}`) };
+      ownStdio(p.stdio, c.ioOwner);
       p.io = await IoBridge.open(
         agent,
         { containerId: id, execId },
         p.stdio,
         this.opts.namespace,
-        this.opts.log,
+        this.opts.log.child({ container: id, exec: execId }),
       );
     } catch (err) {
       p.state = { kind: "created", pid: 0 };
@@ -257,6 +311,9 @@ export class TaskManager {
     for (const e of c.execs.values()) e.io?.dispose();
     this.releaseMounts(c);
     this.containers.delete(id);
+    await this.runHostHooks(c, "poststop", "stopped", p.pid).catch((err: unknown) => {
+      this.opts.log.warn({ err, id }, "a poststop hook failed");
+    });
     this.opts.events.publish("/tasks/delete", {
       containerId: id,
       id,
@@ -269,6 +326,9 @@ export class TaskManager {
       await this.stopSandbox();
       this.opts.onEmpty?.();
     }
+    this.timelines.get(id)?.mark("teardown");
+    this.timelines.get(id)?.logPhases(this.opts.log);
+    this.timelines.delete(id);
     return { pid: p.pid, exit };
   }
 
@@ -280,8 +340,10 @@ export class TaskManager {
       throw new TaskError("PROCESS_FINISHED", `process ${p.id} of task ${id}: process already finished`);
     }
     p.assert("kill");
+    // runc's shim: an exec that was never started has no process to signal (containerd's
+    // Delete(WithProcessKill) counts on FAILED_PRECONDITION here and goes on to delete it).
     if (p.kind === "exec" && p.state.kind === "created")
-      throw invalid(`exec ${execId} of task ${id} was not started`);
+      throw new TaskError("TASK_WRONG_STATE", `exec ${execId} of task ${id}: process not created`);
     await this.requireSandbox().agent.signalProcess(
       { containerId: id, execId, signal, all },
       { timeoutMs: 10_000 },
@@ -322,8 +384,8 @@ export class TaskManager {
   async resize(id: string, execId: string, width: number, height: number): Promise<void> {
     const p = this.process(this.container(id), execId);
     p.assert("resize");
-    if (!p.stdio.terminal) throw invalid(`process ${p.id} of task ${id} has no terminal`);
-    if (p.state.kind === "stopped") return;
+    // runc's shim: resizing a process without a terminal does nothing.
+    if (!p.stdio.terminal || p.state.kind === "stopped") return;
     await this.requireSandbox().agent.resizeTty({ containerId: id, execId, rows: height, columns: width });
   }
 
@@ -359,8 +421,16 @@ export class TaskManager {
     return { container, process: this.process(container, execId) };
   }
 
+  /** The pod's containers and their processes as tracked now (admin endpoint's Inspect). */
+  containerList(): readonly Container[] {
+    return [...this.containers.values()];
+  }
+
   /** Stops the sandbox whatever runs in it (shim shutdown, SIGTERM); every step is attempted. */
   async destroy(): Promise<void> {
+    // containerd publishes the exit of every task of a shim that goes away (it runs `delete` and
+    // reports its answer): exits seen while shutting down are not published a second time.
+    this.shuttingDown = true;
     const containers = [...this.containers.values()];
     this.containers.clear();
     // Mounts first: the sandbox's directory can only go once nothing is mounted below it.
@@ -377,6 +447,35 @@ export class TaskManager {
     } catch (err) {
       this.opts.log.error({ err }, "stopping the sandbox failed");
     }
+  }
+
+  /** Runs the container's host hooks of one kind, with the pod VM's QEMU pid in the state. */
+  private async runHostHooks(
+    c: Container,
+    kind: HostHookKind,
+    status: HookState["status"],
+    _pid: number,
+  ): Promise<void> {
+    const hooks = c.hooks?.[kind] ?? [];
+    if (hooks.length === 0) return;
+    const vmPid = await this.vmPid();
+    await runHooks(kind, hooks, {
+      ociVersion: c.ociVersion ?? "1.0.2",
+      id: c.id,
+      status,
+      pid: vmPid,
+      bundle: c.bundle,
+      annotations: c.annotations ?? {},
+    });
+  }
+
+  /** The pod VM's QEMU pid, from the sandbox's resource record (0 when none is recorded). */
+  private async vmPid(): Promise<number> {
+    if (!this.sandbox || !this.config) return 0;
+    const record = await SandboxResources.load(this.config.runtime.stateDir, this.sandbox.id).catch(
+      () => undefined,
+    );
+    return record?.processes.find((p) => p.role === "qemu")?.pid ?? 0;
   }
 
   private container(id: string): Container {
@@ -402,24 +501,27 @@ export class TaskManager {
     configPath: string | undefined,
     taskId: string,
     hostSpec: OciSpec,
+    timeline: Timeline,
   ): Promise<PodSandbox> {
     if (this.sandbox) return this.sandbox;
     if (this.starting) return this.starting;
     const spec = sandboxSpecFor(taskId, this.opts.sandboxId, hostSpec);
     const config = this.opts.loadConfig(configPath);
+    timeline.mark("config");
     const base = { memoryMib: config.hypervisor.memoryMib, vcpus: config.hypervisor.vcpus };
     const size = this.fit(`pod ${spec.id}`, podSize(base, spec.announced, [containerLimits(hostSpec)]), base);
     this.starting = (async () => {
       // Mounts made under the sandboxes dir after a VM started must reach virtiofsd's namespace.
       ensureSharedMount(join(config.runtime.stateDir, "sandboxes"));
-      const sandbox = await this.opts.sandboxes.start({ spec, config, size, log: this.opts.log });
+      const sandbox = await this.opts.sandboxes.start({ spec, config, size, log: this.opts.log, timeline });
       this.sandbox = sandbox;
       this.sandboxSpec = spec;
       this.config = config;
+      this.opts.onSandboxStarted?.({ sandbox, spec, config, bootTimeline: timeline });
       void sandbox.exited.then((exit) => {
         if (this.sandbox !== sandbox) return;
         this.sandbox = undefined;
-        if (!exit.expected) this.onSandboxDied(exit.reason);
+        if (!exit.expected) this.onSandboxDied(exit.reason, sandbox);
       });
       return sandbox;
     })().finally(() => {
@@ -477,8 +579,12 @@ export class TaskManager {
     await this.stopSandbox();
   }
 
-  /** The VM died: every live process is reported exited (128+9) so no Wait hangs. */
-  private onSandboxDied(reason: string): void {
+  /**
+   * The VM died: every live process is reported exited (128+9) so no Wait hangs; the share's
+   * mounts are released (nothing can use them any more) and the sandbox's teardown is finished —
+   * its directory can only go once nothing is mounted below it. Containers stay until deleted.
+   */
+  private onSandboxDied(reason: string, sandbox: PodSandbox): void {
     this.opts.log.error({ reason }, "sandbox VM died");
     for (const c of this.containers.values()) {
       for (const p of [c.init, ...c.execs.values()]) {
@@ -486,18 +592,49 @@ export class TaskManager {
           this.reportExit(p, { status: VM_DIED_STATUS, at: Date.now() });
         }
       }
+      try {
+        this.releaseMounts(c);
+      } catch (err) {
+        this.opts.log.error({ err, id: c.id }, "releasing the container's mounts failed");
+      }
     }
+    void Promise.resolve()
+      .then(() => sandbox.stop())
+      .catch((err: unknown) => this.opts.log.error({ err }, "finishing the dead sandbox's teardown failed"));
+  }
+
+  /**
+   * A container's timeline. The shim's first one starts when containerd ran the start command
+   * (shim-spawn: until this daemon served); later ones when Create arrives.
+   */
+  private openTimeline(id: string): Timeline {
+    const shimStart = this.opts.shimStart;
+    this.opts.shimStart = undefined;
+    if (!shimStart) return new Timeline(id);
+    const timeline = new Timeline(id, shimStart.commandAtMs);
+    timeline.mark("shim-spawn", shimStart.servingAtMs);
+    timeline.mark("create-request");
+    return timeline;
   }
 
   /** Follows a started process to its exit: output drained first, then state, event, waiters. */
   private track(p: ShimProcess): void {
     const agent = this.requireSandbox().agent;
     void (async () => {
-      let exit: ExitInfo = { status: VM_DIED_STATUS, at: Date.now() };
+      let exit: ExitInfo;
       try {
         const w = await agent.waitProcess({ containerId: p.containerId, execId: p.execId });
-        exit = { status: w.exitStatus, at: w.exitedAt ? timestampDate(w.exitedAt).getTime() : Date.now() };
+        const { status, replaced } = checkedExitStatus(w.exitStatus);
+        if (replaced)
+          this.opts.log.warn(
+            { id: p.id, reported: w.exitStatus },
+            "agent reported an impossible exit status",
+          );
+        exit = { status, at: w.exitedAt ? timestampDate(w.exitedAt).getTime() : Date.now() };
+        if (p.kind === "init") this.timelines.get(p.containerId)?.mark("exit");
       } catch (err) {
+        // The VM (or its agent) went away: the process ended now, not when it was started.
+        exit = { status: VM_DIED_STATUS, at: Date.now() };
         this.opts.log.warn({ err, id: p.id }, "waiting for the process failed; reporting it killed");
       }
       await p.io?.outputDone;
@@ -510,6 +647,7 @@ export class TaskManager {
   private reportExit(p: ShimProcess, exit: ExitInfo): void {
     if (p.state.kind === "stopped" || p.state.kind === "deleted") return;
     p.markExited(exit);
+    if (this.shuttingDown) return;
     this.opts.events.publish("/tasks/exit", {
       containerId: p.containerId,
       id: p.id,

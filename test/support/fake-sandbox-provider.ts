@@ -22,7 +22,10 @@ export interface FakeSandbox extends PodSandbox {
   fake: FakeAgent;
   resizes: VmSize[];
   stopped: boolean;
+  /** The VM dies: agent channel closed, exit seen. */
   kill(): void;
+  /** Only the agent's channel breaks (the VM itself still runs). */
+  dropAgent(): void;
 }
 
 export interface FakeSandboxProvider extends SandboxProvider {
@@ -59,6 +62,7 @@ export function fakeSandboxProvider(
         resizes: [],
         stopped: false,
         agent: endpoint.agent,
+        ...(endpoint === fake ? { health: fake.client.health } : {}),
         sharedDir,
         exited,
         get size() {
@@ -80,7 +84,14 @@ export function fakeSandboxProvider(
           rmSync(sharedDir, { recursive: true, force: true });
           end(exit(true));
         },
+        dropAgent() {
+          void fake.close();
+          if (endpoint !== fake) void endpoint.close();
+        },
         kill() {
+          // the VM is gone: its agent channel closes and QEMU's exit is seen
+          void fake.close();
+          if (endpoint !== fake) void endpoint.close();
           end(exit(false));
         },
       };

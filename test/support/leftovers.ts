@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { sandboxSocketDir } from "../../shim/hypervisor/sandbox-resources.js";
 
 export const STATE_DIR = "/run/tskata";
 
@@ -17,7 +18,11 @@ function cmdline(pid: string): string {
 }
 
 export function sandboxProcesses(sandboxId: string): string[] {
-  const marks = [`tskata-${sandboxId},`, `/sandboxes/${sandboxId}/`];
+  const marks = [
+    `tskata-${sandboxId},`,
+    `/sandboxes/${sandboxId}/`,
+    `${sandboxSocketDir(STATE_DIR, sandboxId)}/`,
+  ];
   return readdirSync("/proc")
     .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
     .map((p) => `${p} ${cmdline(p)}`)
@@ -49,12 +54,14 @@ export function shimsServing(socket: string): string[] {
 
 export function leftovers(sandboxId: string, shimSocket?: string): string[] {
   const dir = join(STATE_DIR, "sandboxes", sandboxId);
+  const socketDir = sandboxSocketDir(STATE_DIR, sandboxId);
   return [
     ...sandboxProcesses(sandboxId).map((p) => `process: ${p}`),
     ...shimProcesses(sandboxId).map((p) => `shim: ${p}`),
     ...(shimSocket ? shimsServing(shimSocket).map((p) => `shim: ${p}`) : []),
     ...sandboxMounts(sandboxId).map((m) => `mount: ${m}`),
     ...(existsSync(dir) ? [`dir: ${dir}`] : []),
+    ...(existsSync(socketDir) ? [`socket dir: ${socketDir}`] : []),
     ...(shimSocket && existsSync(shimSocket) ? [`socket: ${shimSocket}`] : []),
   ];
 }

@@ -37,7 +37,11 @@ describe("runtime-spec validation", () => {
     ],
     ["empty args", (s: Spec) => (s.process.args = []), /process\.args: must NOT have fewer than 1 items/],
     ["relative cwd", (s: Spec) => (s.process.cwd = "tmp"), /process\.cwd: must match pattern/],
-    ["hooks", (s: Spec) => (s.hooks = {}), /\(root\): unknown field "hooks" is not accepted/],
+    [
+      "host hooks (the shim runs them)",
+      (s: Spec) => (s.hooks = { prestart: [{ path: "/bin/true" }] }),
+      /hooks: unknown field "prestart" is not accepted/,
+    ],
     [
       "an unknown namespace",
       (s: Spec) => s.linux.namespaces.push({ type: "bogus" }),

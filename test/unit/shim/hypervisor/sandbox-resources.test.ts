@@ -96,6 +96,14 @@ describe("SandboxResources", () => {
 
   it("rejects ids that would escape the state dir and socket paths that are too long", () => {
     expect(() => sandboxPaths(stateDir, "../x")).toThrow(/invalid sandbox id/);
-    expect(() => sandboxPaths(`/${"d".repeat(60)}`, "x".repeat(64))).toThrow(/longer than 107 bytes/);
+    expect(() => sandboxPaths(`/${"d".repeat(90)}`, "x")).toThrow(/longer than 107 bytes/);
+  });
+
+  it("keeps socket paths the same length whatever the id (a 128-character id fits)", () => {
+    const short = sandboxPaths("/run/tskata", "x");
+    const long = sandboxPaths("/run/tskata", "x".repeat(128));
+    expect(long.agentSocket.length).toBe(short.agentSocket.length);
+    expect(long.agentSocket).toMatch(/^\/run\/tskata\/s\/[0-9a-f]{16}\/agent\.sock$/);
+    expect(long.socketDir).not.toBe(short.socketDir);
   });
 });

@@ -3,7 +3,7 @@
  * provider: how a CRI pod's sandbox is opened from its sandbox container, how app containers join
  * it, what is refused, how the VM is sized and when it stops.
  */
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SandboxError } from "../../../../shim/sandbox/errors.js";
@@ -304,6 +304,39 @@ describe("task manager: plain containers", () => {
     expect(sb.stopped).toBe(true);
   });
 
+  it("a process whose agent channel breaks is reported killed at the time it broke, not its start time", async () => {
+    const { tasks, provider } = manager();
+    const spec: OciSpec = {
+      ociVersion: "1.0.2",
+      process: { args: ["sleep", "1000"], cwd: "/", user: { uid: 0, gid: 0 } },
+      root: { path: "rootfs" },
+    };
+    await tasks.create({ id: "c3", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined });
+    await tasks.start("c3", "");
+    await new Promise((r) => setTimeout(r, 200));
+    const brokeAt = Date.now();
+    provider.started[0]!.dropAgent();
+    const exit = await tasks.wait("c3", "");
+    expect(exit.status).toBe(137);
+    expect(exit.at).toBeGreaterThanOrEqual(brokeAt);
+    await tasks.destroy();
+  });
+
+  it("a shim shutting down (SIGTERM) publishes no exit of its own: containerd reports the dead shim's tasks once", async () => {
+    const { tasks, events } = manager();
+    const spec: OciSpec = {
+      ociVersion: "1.0.2",
+      process: { args: ["sleep", "1000"], cwd: "/", user: { uid: 0, gid: 0 } },
+      root: { path: "rootfs" },
+    };
+    await tasks.create({ id: "c4", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined });
+    await tasks.start("c4", "");
+    const waited = tasks.wait("c4", "");
+    await tasks.destroy();
+    expect((await waited).status).toBe(137);
+    expect(events.filter((e) => e.topic === "/tasks/exit")).toEqual([]);
+  });
+
   it("reports every live process exited (137) when the VM dies under it", async () => {
     const { tasks, provider, events } = manager();
     const spec: OciSpec = {
@@ -313,10 +346,18 @@ describe("task manager: plain containers", () => {
     };
     await tasks.create({ id: "c2", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined });
     await tasks.start("c2", "");
+    await new Promise((r) => setTimeout(r, 200));
+    const killedAt = Date.now();
     provider.started[0]!.kill();
-    expect((await tasks.wait("c2", "")).status).toBe(137);
+    const exit = await tasks.wait("c2", "");
+    expect(exit.status).toBe(137);
+    expect(exit.at).toBeGreaterThanOrEqual(killedAt); // the time of death, not of start
     expect(events.filter((e) => e.topic === "/tasks/exit")).toHaveLength(1);
+    // the dead sandbox's teardown is finished: its share unmounted and removed before any delete
+    const sb = provider.started[0]!;
+    for (let i = 0; i < 50 && !sb.stopped; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(sb.stopped).toBe(true);
+    expect(existsSync(sb.sharedDir)).toBe(false);
     await tasks.delete("c2", "");
-    await provider.started[0]!.stop();
   });
 });
