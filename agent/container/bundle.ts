@@ -8,6 +8,13 @@ import { MountFlags, mount } from "../../native/mount.js";
 import { containerCgroupPath } from "../cgroups/cgroup-fs.js";
 import type { OciSpec } from "../spec/types.js";
 import { ContainerError } from "./errors.js";
+import {
+  ALL_DEVICES_ALLOWED,
+  grantCapabilities,
+  guestPrivileges,
+  isPrivileged,
+  type PrivilegedGrant,
+} from "./privileged.js";
 import { mountStorage, type StorageSpec, unmountQuietly } from "./sandbox.js";
 
 export const CONTAINERS_DIR = "/run/tskata/containers";
@@ -31,15 +38,30 @@ export interface Bundle {
   dir: string;
   rootfs: string;
   mounts: string[];
+  /** A privileged container's grant (its execs get the same capabilities); undefined otherwise. */
+  privileges?: PrivilegedGrant;
 }
 
-/** The spec as crun gets it in the guest (pure: tested on its own). */
-export function guestSpec(plan: BundlePlan, rootfsPath: string): OciSpec {
+/**
+ * The spec as crun gets it in the guest (pure: tested on its own). `privileges`: the guest's device
+ * nodes and capabilities, given to a privileged container (`isPrivileged`) in place of the
+ * host's.
+ */
+export function guestSpec(
+  plan: BundlePlan,
+  rootfsPath: string,
+  privileges: PrivilegedGrant = { devices: [], capabilities: [] },
+): OciSpec {
   const spec: OciSpec = structuredClone(plan.spec);
   spec.root = { path: rootfsPath, readonly: plan.readonly || spec.root.readonly === true };
   spec.process.terminal = plan.terminal;
   spec.linux ??= {};
   spec.linux.cgroupsPath = containerCgroupPath(plan.id);
+  if (isPrivileged(spec)) {
+    spec.linux["devices"] = privileges.devices;
+    spec.linux.resources = { ...spec.linux.resources, devices: structuredClone(ALL_DEVICES_ALLOWED) };
+    grantCapabilities(spec.process, privileges.capabilities);
+  }
   if (plan.netns && spec.linux.namespaces)
     spec.linux.namespaces = spec.linux.namespaces.map((ns) =>
       ns.type === "network" ? { type: "network", path: plan.netns } : ns,
@@ -52,6 +74,7 @@ export function prepareBundle(plan: BundlePlan): Bundle {
   const rootfs = join(dir, "rootfs");
   mkdirSync(rootfs, { recursive: true });
   const mounts: string[] = [];
+  let privileges: PrivilegedGrant | undefined;
   try {
     if (plan.rootfs.kind === "shared") {
       mount({
@@ -74,7 +97,8 @@ export function prepareBundle(plan: BundlePlan): Bundle {
       mountStorage(s);
       mounts.push(s.mountPoint);
     }
-    writeFileSync(join(dir, "config.json"), JSON.stringify(guestSpec(plan, rootfs)));
+    privileges = isPrivileged(plan.spec) ? guestPrivileges() : undefined;
+    writeFileSync(join(dir, "config.json"), JSON.stringify(guestSpec(plan, rootfs, privileges)));
   } catch (err) {
     removeBundle({ dir, rootfs, mounts });
     if (err instanceof ContainerError) throw err;
@@ -82,7 +106,7 @@ export function prepareBundle(plan: BundlePlan): Bundle {
       cause: err,
     });
   }
-  return { dir, rootfs, mounts };
+  return { dir, rootfs, mounts, ...(privileges ? { privileges } : {}) };
 }
 
 export function removeBundle(bundle: Bundle): void {

@@ -21,6 +21,8 @@ import { type Bundle, prepareBundle, type RootfsSource, removeBundle } from "./b
 import { Container } from "./container.js";
 import type { Crun } from "./crun.js";
 import { ContainerError } from "./errors.js";
+import { execFailure, noteBeforeExec } from "./exec-check.js";
+import { grantCapabilities } from "./privileged.js";
 import {
   createSandbox,
   destroySandbox,
@@ -149,6 +151,7 @@ export class ContainerManager {
         req.id,
       ]);
       const container = new Container(req.id, b, process);
+      container.preExec = noteBeforeExec(pid, join(b.dir, "init.log"));
       this.containers.set(req.id, container);
       this.oom.track(req.id, container.cgroupDir);
       return pid;
@@ -214,6 +217,9 @@ export class ContainerManager {
     const c = this.get(id);
     c.require("start", ["created"]);
     await this.o.crun.run(["start", id], { logFile: join(c.bundle.dir, "start.log") });
+    const why = c.preExec ? await execFailure(c.init.pid, c.preExec, () => c.init.exited) : undefined;
+    if (why !== undefined)
+      throw new ContainerError("ERR_EXEC_FAILED", `container ${id}: its process could not start: ${why}`);
     c.transition(["created"], { kind: "running" });
     return c.init.pid;
   }
@@ -227,6 +233,7 @@ export class ContainerManager {
     const proc = parseProcess(processJson);
     const stdioReq = stdioFor(stdio, proc);
     proc.terminal = stdioReq.terminal;
+    if (c.bundle.privileges) grantCapabilities(proc, c.bundle.privileges.capabilities);
     const file = join(c.bundle.dir, `exec-${execId}.json`);
     writeFileSync(file, JSON.stringify(proc));
     const { pid, process } = await this.launch(id, execId, c.bundle, stdioReq, (s, pidFile) => [

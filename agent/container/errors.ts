@@ -13,6 +13,7 @@ export type ContainerErrorCode =
   | "ERR_SANDBOX_EXISTS"
   | "ERR_STDIO_UNAVAILABLE"
   | "ERR_CRUN_FAILED"
+  | "ERR_EXEC_FAILED"
   | "ERR_CGROUP";
 
 export class ContainerError extends Error {
