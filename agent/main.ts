@@ -12,6 +12,7 @@ import { Server } from "../protocol/ttrpc/server.js";
 import { registerService } from "../protocol/ttrpc/service.js";
 import { openChannel } from "./channel/open-channel.js";
 import { earlyInit, LATE_MODULES } from "./init/boot.js";
+import { BootPhases } from "./init/boot-phases.js";
 import { guestUptimeSeconds, setClock } from "./init/clock.js";
 import { type BootConfig, parseBootConfig } from "./init/cmdline.js";
 import { loadModules } from "./init/modules.js";
@@ -51,6 +52,8 @@ function shutdown(log: Logger, reason: string, poweroff: boolean): void {
 }
 
 async function main(): Promise<void> {
+  const bootPhases = new BootPhases(process.env);
+  bootPhases.mark("agent-start", uptime());
   noInit = process.env["TSKATA_AGENT_NOINIT"] === "1";
   if (!noInit) mountEarly();
   const cfg = bootConfig();
@@ -66,12 +69,13 @@ async function main(): Promise<void> {
   });
 
   if (!noInit) await earlyInit(cfg, log);
+  bootPhases.mark("agent-init", uptime());
 
   const server = new Server({
     onCallError: (service, method, err) =>
       log.warn({ service, method, code: err.code, err: err.message }, "call failed"),
   });
-  registerService(server, Health, createHealthService());
+  registerService(server, Health, createHealthService({ bootPhases: () => bootPhases.list() }));
   registerAgent(
     server,
     { sharedDir: cfg.sharedFsPath, noInit, log },
@@ -101,6 +105,7 @@ async function main(): Promise<void> {
     stream.once("close", () => conn.close("host channel closed"));
     setTimeout(startLateWork, LATE_WORK_AFTER_SESSION_MS);
   });
+  bootPhases.mark("agent-listening", uptime());
   log.info({ channel: channel.description, uptime: uptime() }, "agent listening");
 
   for (const sig of ["SIGTERM", "SIGINT", "SIGPWR"] as const) {

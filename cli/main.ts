@@ -8,7 +8,12 @@ import { bootCheck } from "./commands/boot-check.js";
 import { check } from "./commands/check.js";
 import { demo } from "./commands/demo.js";
 import { env } from "./commands/env.js";
+import { exec } from "./commands/exec.js";
+import { inspect } from "./commands/inspect.js";
 import { install } from "./commands/install.js";
+import { list } from "./commands/list.js";
+import { metrics } from "./commands/metrics.js";
+import { pool } from "./commands/pool.js";
 import { uninstall } from "./commands/uninstall.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -29,6 +34,21 @@ commands:
                        the runtime with containerd (default) and/or Docker
   uninstall [same options]
                        undo install, restoring changed files byte for byte
+  list [--json] [--config PATH | --state-dir DIR]
+                       running sandboxes: pod, containers, accel, uptime, host PSS (from each
+                       shim's admin socket; a shim that does not answer is listed as such)
+  inspect SANDBOX [--config PATH | --state-dir DIR]
+                       one sandbox as JSON: containers, execs, QEMU/virtiofsd pids, accel,
+                       uptime, size, host PSS, guest memory, agent round-trip time
+  exec [--tty|--no-tty] [--config PATH | --state-dir DIR] SANDBOX [CMD...]
+                       a shell (or CMD) in the sandbox's guest, for debugging; needs
+                       [agent] debug_exec = true in the sandbox's configuration
+  metrics [--config PATH | --state-dir DIR]
+                       every sandbox's metrics in one Prometheus page (label sandbox_id)
+  pool serve [--config PATH]
+                       run the warm VM pool daemon ([factory] in the configuration)
+  pool status [--config PATH] [--json]
+                       the pool's idle, leased and adopted VMs and their memory (PSS)
   demo                 run a container through a private containerd in its own VM
   boot-check [CONFIG]  boot one sandbox VM, call its agent (Health, Version), stop it
   version              print the tskata version
@@ -49,8 +69,18 @@ async function main(argv: readonly string[]): Promise<number> {
       return check(rest);
     case "env":
       return env(rest);
+    case "exec":
+      return exec(rest);
+    case "inspect":
+      return inspect(rest);
     case "install":
       return install(rest);
+    case "list":
+      return list(rest);
+    case "metrics":
+      return metrics(rest);
+    case "pool":
+      return pool(rest);
     case "uninstall":
       return uninstall(rest);
     case "version":
@@ -71,7 +101,9 @@ async function main(argv: readonly string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  const code = (err as { code?: string }).code;
+  // a string code is the CLI's own (CLI_…); a shim's refusal (a ttrpc status) leads with its code
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === "string" ? raw : undefined;
   process.stderr.write(`tskata: ${code ? `${code}: ` : ""}${(err as Error).message}\n`);
   process.exitCode = code === "CLI_USAGE" ? 2 : 1;
 }

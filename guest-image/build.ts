@@ -203,7 +203,7 @@ export async function buildGuestImage(opts: BuildOptions): Promise<Manifest> {
       npm,
       kernelCmdline: [
         ...KERNEL_PARAMS,
-        "tskata.root=/dev/vda",
+        // tskata.root (and tskata.rootflags) come from the shim: /dev/vda or /dev/pmem0
         `tskata.rootfstype=${rootFsType(opts.format)}`,
       ].join(" "),
       artifacts,

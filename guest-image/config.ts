@@ -35,6 +35,9 @@ export const INITRAMFS_MODULES = [
   "virtio_pci",
   "virtio_mmio",
   "virtio_blk",
+  // the root image as virtio-pmem, mounted with DAX (hypervisor.root_image_device = "pmem")
+  "virtio_pmem",
+  "nd_pmem",
   "virtio_console",
   // the ACPI power button as an input device, watched from the moment the agent listens
   "button",

@@ -1,4 +1,4 @@
-import { rm } from "node:fs/promises";
+import { rm, stat, truncate } from "node:fs/promises";
 import type { RootFormat } from "./config.js";
 import { run } from "./exec.js";
 
@@ -9,10 +9,28 @@ async function treeBytes(dir: string): Promise<number> {
 }
 
 /**
- * Makes a read-only root filesystem image of `dir` at `output` (raw). ext4 gets no journal, no
- * reserved blocks, 4 KiB blocks; erofs is uncompressed or lz4hc.
+ * Root images are padded to a multiple of this: a virtio-pmem device maps the file as guest
+ * memory, and the guest maps device memory with struct pages (what DAX needs) in 2 MiB subsections.
+ */
+export const ROOT_IMAGE_ALIGN_BYTES = 2 * 1024 * 1024;
+
+/** `bytes` rounded up to a multiple of ROOT_IMAGE_ALIGN_BYTES. */
+export function alignedImageBytes(bytes: number): number {
+  return Math.ceil(bytes / ROOT_IMAGE_ALIGN_BYTES) * ROOT_IMAGE_ALIGN_BYTES;
+}
+
+/**
+ * Makes a read-only root filesystem image of `dir` at `output` (raw), its size padded to
+ * ROOT_IMAGE_ALIGN_BYTES. ext4 gets no journal, no reserved blocks, 4 KiB blocks (DAX needs the
+ * block size to be the page size); erofs is uncompressed or lz4hc.
  */
 export async function makeRootImage(dir: string, output: string, format: RootFormat): Promise<void> {
+  await writeRootImage(dir, output, format);
+  const { size } = await stat(output);
+  await truncate(output, alignedImageBytes(size));
+}
+
+async function writeRootImage(dir: string, output: string, format: RootFormat): Promise<void> {
   await rm(output, { force: true });
   const fixedTime = "0";
   switch (format) {

@@ -8,20 +8,28 @@ export function rootFsType(format: RootFormat): string {
 /**
  * /init of the initramfs: load the disk modules, mount the read-only root disk and switch_root
  * into it (crun needs pivot_root, which fails on an initramfs root). Tunables on the kernel
- * command line: tskata.root=/dev/vda, tskata.rootfstype=ext4.
+ * command line: tskata.root=/dev/vda (virtio-blk) or /dev/pmem0 (virtio-pmem),
+ * tskata.rootfstype=ext4, tskata.rootflags=dax (extra mount options, comma-separated: the shim
+ * asks for DAX on pmem, so the image's pages are the host's page cache, shared by every VM).
+ * TSKATA_UPTIME_INITRAMFS (guest uptime as this script starts) goes on to the agent's boot
+ * timeline.
  */
 export function initramfsInit(format: RootFormat): string {
   return `#!/bin/sh
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+read -r uptime _ </proc/uptime
+export TSKATA_UPTIME_INITRAMFS="$uptime"
 mount -t devtmpfs devtmpfs /dev
 root=/dev/vda
 fstype=${rootFsType(format)}
+flags=ro
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     tskata.root=*) root="\${arg#*=}" ;;
     tskata.rootfstype=*) fstype="\${arg#*=}" ;;
+    tskata.rootflags=*) flags="ro,\${arg#*=}" ;;
   esac
 done
 for m in $(cat /modules.load); do
@@ -33,8 +41,8 @@ while [ ! -b "$root" ]; do
   if [ "$i" -gt 500 ]; then echo "tskata-initramfs: no root device $root"; exec sh; fi
   usleep 10000
 done
-if ! mount -t "$fstype" -o ro "$root" /newroot; then
-  echo "tskata-initramfs: cannot mount $root ($fstype)"; exec sh
+if ! mount -t "$fstype" -o "$flags" "$root" /newroot; then
+  echo "tskata-initramfs: cannot mount $root ($fstype, $flags)"; exec sh
 fi
 mount --move /dev /newroot/dev
 mount --move /proc /newroot/proc
@@ -66,18 +74,23 @@ export const SNAPSHOT_CPU_MODEL_NAME = "QEMU TCG CPU";
  * On the CPU the snapshot was taken for the agent starts from it; on any other CPU (KVM's
  * `-cpu host`) from the bundle. tskata.agent_snapshot=on|off on the kernel command line decides
  * instead. tskata.debug_console=TTY starts a busybox shell on /dev/TTY beside the agent.
+ * tskata.agent_node_flags=F1,F2 replaces AGENT_NODE_FLAGS (comma-separated; for measuring).
  */
 export function rootfsInit(): string {
-  const node = `${GUEST_PATHS.node} ${AGENT_NODE_FLAGS.join(" ")}`;
+  const node = `${GUEST_PATHS.node} $node_flags`;
   return `#!/bin/sh
+read -r uptime _ </proc/uptime
+export TSKATA_UPTIME_ROOTFS_INIT="$uptime"
 # the agent keeps blocking reads of character devices (the virtio-serial port, the power
 # button) in libuv's thread pool: more threads than the default 4 keep file I/O flowing
 export UV_THREADPOOL_SIZE=8
 snapshot=auto
 debug_console=
+node_flags="${AGENT_NODE_FLAGS.join(" ")}"
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     tskata.agent_snapshot=*) snapshot="\${arg#*=}" ;;
+    tskata.agent_node_flags=*) node_flags="\${arg#*=}"; node_flags="\${node_flags//,/ }" ;;
     tskata.debug_console=*) debug_console="\${arg#*=}" ;;
   esac
 done

@@ -20,6 +20,8 @@ import { readCgroupStats } from "../cgroups/stats.js";
 import type { ContainerManager, CreateRequest, StdioRequest } from "../container/container-manager.js";
 import { ContainerError } from "../container/errors.js";
 import type { StorageSpec } from "../container/sandbox.js";
+import { DebugProcesses } from "../debug/debug-processes.js";
+import { readGuestMemory } from "../debug/guest-memory.js";
 import { onlineResources } from "../init/hotplug.js";
 import { GuestNetwork } from "../network/guest-network.js";
 import { toWireError } from "./error-codes.js";
@@ -82,8 +84,12 @@ function readSize(max: number): number {
 export function createAgentService(
   manager: ContainerManager,
   lifecycle: LifecycleHooks,
+  debug: DebugProcesses = new DebugProcesses(),
 ): ServiceImpl<typeof Agent> {
   const network = new GuestNetwork();
+  // an empty container id names a debug process (DebugExec), addressed by its exec id alone
+  const stdioOf = (containerId: string, execId: string) =>
+    containerId === "" ? debug.stdio(execId) : manager.stdio(containerId, execId);
   const impl: ServiceImpl<typeof Agent> = {
     async createSandbox(req) {
       await manager.createSandbox({
@@ -100,6 +106,7 @@ export function createAgentService(
     },
     async destroySandbox(req) {
       network.stop();
+      debug.killAll();
       await manager.destroyAll();
       lifecycle.destroy(req.poweroff);
       return {};
@@ -168,28 +175,32 @@ export function createAgentService(
       };
     },
     signalProcess(req) {
-      manager.signal(req.containerId, req.execId, req.signal, req.all);
+      if (req.containerId === "") debug.signal(req.execId, req.signal);
+      else manager.signal(req.containerId, req.execId, req.signal, req.all);
       return {};
     },
     async waitProcess(req) {
-      const exit = await manager.wait(req.containerId, req.execId);
+      const exit =
+        req.containerId === ""
+          ? await debug.wait(req.execId)
+          : await manager.wait(req.containerId, req.execId);
       return { exitStatus: exit.status, exitedAt: timestampFromDate(exit.exitedAt) };
     },
     async writeStdin(req) {
-      return { written: await manager.stdio(req.containerId, req.execId).write(req.data) };
+      return { written: await stdioOf(req.containerId, req.execId).write(req.data) };
     },
     async readStdout(req, ctx) {
-      return manager.stdio(req.containerId, req.execId).stdout.read(readSize(req.maxBytes), ctx.signal);
+      return stdioOf(req.containerId, req.execId).stdout.read(readSize(req.maxBytes), ctx.signal);
     },
     async readStderr(req, ctx) {
-      return manager.stdio(req.containerId, req.execId).stderr.read(readSize(req.maxBytes), ctx.signal);
+      return stdioOf(req.containerId, req.execId).stderr.read(readSize(req.maxBytes), ctx.signal);
     },
     closeStdin(req) {
-      manager.stdio(req.containerId, req.execId).closeStdin();
+      stdioOf(req.containerId, req.execId).closeStdin();
       return {};
     },
     resizeTty(req) {
-      const stdio = manager.stdio(req.containerId, req.execId);
+      const stdio = stdioOf(req.containerId, req.execId);
       if (!stdio.terminal)
         throw new ContainerError(
           "ERR_STDIO_UNAVAILABLE",
@@ -204,6 +215,27 @@ export function createAgentService(
       return { containerId: id };
     },
     ...createNetworkRpcs(network),
+    async debugExec(req) {
+      const pid = await debug.start({
+        execId: req.execId,
+        args: [...req.args],
+        env: [...req.env],
+        cwd: req.cwd,
+        terminal: req.stdio?.terminal ?? false,
+        stdin: req.stdio?.stdin ?? false,
+        rows: req.stdio?.ttyRows ?? 0,
+        columns: req.stdio?.ttyColumns ?? 0,
+      });
+      return { pid };
+    },
+    guestMemory() {
+      const m = readGuestMemory();
+      return {
+        memTotalKib: BigInt(m.totalKib),
+        memFreeKib: BigInt(m.freeKib),
+        memAvailableKib: BigInt(m.availableKib),
+      };
+    },
     async onlineResources(req) {
       const r = await onlineResources({
         minVcpus: req.minVcpus,

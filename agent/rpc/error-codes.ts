@@ -18,6 +18,8 @@ export const WIRE_CODES: Record<ContainerErrorCode, Code> = {
   ERR_SANDBOX_NOT_CREATED: Code.FAILED_PRECONDITION,
   ERR_STDIO_UNAVAILABLE: Code.FAILED_PRECONDITION,
   ERR_CRUN_FAILED: Code.INTERNAL,
+  // a debug process that could not be spawned (no such command …)
+  ERR_EXEC_FAILED: Code.INVALID_ARGUMENT,
   ERR_CGROUP: Code.INTERNAL,
 };
 

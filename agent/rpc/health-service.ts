@@ -16,6 +16,8 @@ export interface HealthServiceOptions {
   executor?: string;
   /** Reports whether the agent is serving (default: always). */
   serving?: () => boolean;
+  /** The guest's boot phases (guest uptimes), reported with every Check answer. */
+  bootPhases?: () => { name: string; uptimeSeconds: number }[];
 }
 
 /** Guest uptime in seconds (/proc/uptime), falling back to process uptime outside a VM. */
@@ -57,11 +59,14 @@ function executorVersion(executor: string): () => Promise<string> {
 /** tskata.agent.v1.Health: liveness for the shim's boot wait, and the guest's identity. */
 export function createHealthService(options: HealthServiceOptions = {}): ServiceImpl<typeof Health> {
   const serving = options.serving ?? (() => true);
+  const bootPhases = options.bootPhases ?? (() => []);
   const crunVersion = executorVersion(options.executor ?? "/usr/bin/crun");
   return {
     check() {
       return {
         status: serving() ? CheckResponse_ServingStatus.SERVING : CheckResponse_ServingStatus.NOT_SERVING,
+        uptimeSeconds: uptimeSeconds(),
+        bootPhases: bootPhases(),
       };
     },
     async version() {

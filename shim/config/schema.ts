@@ -7,6 +7,7 @@ import {
   AGENT_TRANSPORTS,
   LOG_LEVELS,
   MACHINE_TYPES,
+  ROOT_IMAGE_DEVICES,
   SHARED_FS_SETTINGS,
   VIRTIOFS_CACHE_MODES,
 } from "./types.js";
@@ -21,7 +22,7 @@ export type KeySpec =
 
 export type SectionSpec = Record<string, KeySpec>;
 
-export const SCHEMA: Record<"hypervisor" | "agent" | "runtime", SectionSpec> = {
+export const SCHEMA: Record<"hypervisor" | "agent" | "runtime" | "factory", SectionSpec> = {
   hypervisor: {
     path: { kind: "path", default: "/usr/bin/qemu-system-x86_64", check: "executable" },
     machine_type: { kind: "enum", default: "q35", values: MACHINE_TYPES },
@@ -40,6 +41,7 @@ export const SCHEMA: Record<"hypervisor" | "agent" | "runtime", SectionSpec> = {
     // Empty kernel = the guest image's kernel; image/initrd handled together in validate.ts.
     kernel: { kind: "path", default: "", check: "file" },
     image: { kind: "path", default: "", check: "file" },
+    root_image_device: { kind: "enum", default: "blk", values: ROOT_IMAGE_DEVICES },
     initrd: { kind: "path", default: "", check: "file" },
     kernel_params: { kind: "string", default: "" },
     shared_fs: { kind: "enum", default: "auto", values: SHARED_FS_SETTINGS },
@@ -60,9 +62,23 @@ export const SCHEMA: Record<"hypervisor" | "agent" | "runtime", SectionSpec> = {
       pattern: /^[A-Za-z0-9._-]{1,64}$/,
       patternText: "1-64 characters of [A-Za-z0-9._-]",
     },
+    // a guest shell through the shim's admin socket (`tskata exec`): a privilege, off by default
+    debug_exec: { kind: "bool", default: false },
   },
   runtime: {
     state_dir: { kind: "path", default: "/run/tskata", check: "absolute-dir" },
     log_level: { kind: "enum", default: "info", values: LOG_LEVELS },
+  },
+  // The warm VM pool (shim/pool/, docs/pool.md); cross-checks in validate.ts.
+  factory: {
+    enabled: { kind: "bool", default: false },
+    pool_size: { kind: "int", default: 2, min: 1, max: 64 },
+    // 0 = the [hypervisor] value
+    memory_mib: { kind: "int", default: 0, min: 0, max: 1_048_576 },
+    vcpus: { kind: "int", default: 0, min: 0, max: 255 },
+    // "" = <runtime.state_dir>/pool.sock
+    socket_path: { kind: "path", default: "", check: "absolute-dir" },
+    min_host_available_mib: { kind: "int", default: 1024, min: 0, max: 1_048_576 },
+    acquire_timeout_ms: { kind: "int", default: 2000, min: 50, max: 60_000 },
   },
 };

@@ -8,6 +8,9 @@ export type AccelSetting = (typeof ACCEL_SETTINGS)[number];
 
 export const SHARED_FS_SETTINGS = ["virtio-fs", "virtio-9p", "auto"] as const;
 export type SharedFsSetting = (typeof SHARED_FS_SETTINGS)[number];
+/** How the read-only root image reaches the guest: virtio-pmem mapped with DAX, or virtio-blk. */
+export const ROOT_IMAGE_DEVICES = ["pmem", "blk"] as const;
+export type RootImageDevice = (typeof ROOT_IMAGE_DEVICES)[number];
 
 export const AGENT_TRANSPORTS = ["vsock", "virtio-serial", "auto"] as const;
 export type AgentTransportSetting = (typeof AGENT_TRANSPORTS)[number];
@@ -35,6 +38,11 @@ export interface HypervisorConfig {
   kernel: string;
   /** Absolute path of the read-only root disk image, or undefined. */
   image: string | undefined;
+  /**
+   * The root image as virtio-pmem (its pages mapped from the host page cache, shared by every
+   * VM, mounted with DAX) or as a virtio-blk disk (read into each guest's page cache).
+   */
+  rootImageDevice: RootImageDevice;
   /** Absolute path of the initrd, or undefined. At least one of image/initrd is set. */
   initrd: string | undefined;
   /** Extra kernel parameters appended after the runtime's own. */
@@ -60,6 +68,8 @@ export interface AgentConfig {
   vsockPort: number;
   /** virtio-serial port name the agent opens in the guest. */
   serialPortName: string;
+  /** Whether the admin socket runs debug processes in the guest (`tskata exec`). */
+  debugExec: boolean;
 }
 
 export interface RuntimeConfig {
@@ -67,10 +77,29 @@ export interface RuntimeConfig {
   logLevel: LogLevel;
 }
 
+/** The warm VM pool (`[factory]`, docs/pool.md). */
+export interface FactoryConfig {
+  /** Shims ask the pool for a booted VM before booting one cold. */
+  enabled: boolean;
+  /** Idle VMs the pool keeps booted. */
+  poolSize: number;
+  /** Memory the pool's VMs boot with (resolved: the [hypervisor] value when 0 in the file). */
+  memoryMib: number;
+  /** vCPUs the pool's VMs boot with (resolved like memoryMib). */
+  vcpus: number;
+  /** The pool's gRPC unix socket (resolved: <state dir>/pool.sock when empty in the file). */
+  socketPath: string;
+  /** The pool boots no idle VM while the host's MemAvailable is below this (MiB). */
+  minHostAvailableMib: number;
+  /** How long a shim waits for the pool's answer before it boots cold. */
+  acquireTimeoutMs: number;
+}
+
 export interface TskataConfig {
   hypervisor: HypervisorConfig;
   agent: AgentConfig;
   runtime: RuntimeConfig;
+  factory: FactoryConfig;
   /** Where the configuration came from (a path, or `defaults`). */
   source: string;
 }

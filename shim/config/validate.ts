@@ -1,6 +1,6 @@
 /** Turns a parsed TOML table into a typed TskataConfig, or one ConfigError listing every bad key. */
 import { accessSync, constants, statSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { ConfigError, type ConfigIssue } from "./errors.js";
 import { defaultGuestArtifacts, type GuestArtifacts } from "./paths.js";
 import { type KeySpec, SCHEMA } from "./schema.js";
@@ -9,6 +9,7 @@ import type {
   AgentTransportSetting,
   LogLevel,
   MachineType,
+  RootImageDevice,
   SharedFsSetting,
   TskataConfig,
   VirtiofsCacheMode,
@@ -24,6 +25,9 @@ export interface ValidateOptions {
 }
 
 type Value = string | number | boolean;
+
+/** sun_path holds 108 bytes including the terminating NUL. */
+const SUN_PATH_MAX = 107;
 
 function isTable(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
@@ -153,6 +157,12 @@ export function validateConfig(raw: unknown, opts: ValidateOptions): TskataConfi
       message: "one of hypervisor.image or hypervisor.initrd must be set",
     });
   }
+  if (h["root_image_device"] === "pmem" && h["machine_type"] === "microvm") {
+    issues.push({
+      key: "hypervisor.root_image_device",
+      message: '"pmem" needs a PCI machine (virtio-pmem-pci), not "microvm"; use "blk"',
+    });
+  }
   if (h["machine_type"] === "microvm" && h["shared_fs"] === "virtio-9p") {
     // microvm has no PCI bus; QEMU's -virtfs needs virtio-9p-pci.
     issues.push({ key: "hypervisor.shared_fs", message: 'virtio-9p needs a PCI machine, not "microvm"' });
@@ -180,6 +190,42 @@ export function validateConfig(raw: unknown, opts: ValidateOptions): TskataConfi
     }
   }
 
+  const f = values["factory"]!;
+  const stateDir = String(values["runtime"]!["state_dir"]);
+  const poolSocket = String(f["socket_path"]) || join(stateDir, "pool.sock");
+  if (!isAbsolute(poolSocket)) {
+    issues.push({ key: "factory.socket_path", message: `must be an absolute path, got ${show(poolSocket)}` });
+  } else if (Buffer.byteLength(poolSocket) > SUN_PATH_MAX) {
+    issues.push({
+      key: "factory.socket_path",
+      message: `must be at most ${SUN_PATH_MAX} bytes (a unix socket path), got ${Buffer.byteLength(poolSocket)}`,
+    });
+  }
+  for (const [key, min] of [
+    ["memory_mib", 64],
+    ["vcpus", 1],
+  ] as const) {
+    const v = Number(f[key]);
+    if (v !== 0 && v < min)
+      issues.push({
+        key: `factory.${key}`,
+        message: `must be 0 (the [hypervisor] value) or >= ${min}, got ${v}`,
+      });
+  }
+  const poolMemory = Number(f["memory_mib"]) || Number(h["memory_mib"]);
+  const poolVcpus = Number(f["vcpus"]) || Number(h["vcpus"]);
+  for (const [key, value, maxKey] of [
+    ["memory_mib", poolMemory, "max_memory_mib"],
+    ["vcpus", poolVcpus, "max_vcpus"],
+  ] as const) {
+    const max = Number(h[maxKey]);
+    if (max !== 0 && value > max)
+      issues.push({
+        key: `factory.${key}`,
+        message: `must be <= hypervisor.${maxKey} (${max}), got ${value}`,
+      });
+  }
+
   if (issues.length > 0) throw new ConfigError("CONFIG_INVALID", issues, opts.source);
 
   const a = values["agent"]!;
@@ -198,6 +244,7 @@ export function validateConfig(raw: unknown, opts: ValidateOptions): TskataConfi
       maxMemoryMib: Number(h["max_memory_mib"]),
       kernel: String(h["kernel"]),
       image: h["image"] === "" ? undefined : String(h["image"]),
+      rootImageDevice: h["root_image_device"] as RootImageDevice,
       initrd: h["initrd"] === "" ? undefined : String(h["initrd"]),
       kernelParams: params,
       sharedFs: h["shared_fs"] as SharedFsSetting,
@@ -213,8 +260,18 @@ export function validateConfig(raw: unknown, opts: ValidateOptions): TskataConfi
       dialTimeoutMs: Number(a["dial_timeout_ms"]),
       vsockPort: Number(a["vsock_port"]),
       serialPortName: String(a["serial_port_name"]),
+      debugExec: a["debug_exec"] === true,
     },
     runtime: { stateDir: String(r["state_dir"]), logLevel: r["log_level"] as LogLevel },
+    factory: {
+      enabled: f["enabled"] === true,
+      poolSize: Number(f["pool_size"]),
+      memoryMib: poolMemory,
+      vcpus: poolVcpus,
+      socketPath: poolSocket,
+      minHostAvailableMib: Number(f["min_host_available_mib"]),
+      acquireTimeoutMs: Number(f["acquire_timeout_ms"]),
+    },
   };
 }
 

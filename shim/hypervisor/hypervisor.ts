@@ -1,5 +1,6 @@
 /** The seam between the sandbox and a VMM backend (QEMU today). Deliberately small. */
 import type { AgentTransport } from "../agent-client/transport/transport.js";
+import type { Timeline } from "../timeline/timeline.js";
 
 /** The pod network's taps, already attached in the pod netns (shim/network attachPodNetwork). */
 export interface VmNetworkRequest {
@@ -12,6 +13,8 @@ export interface StartRequest {
   sandboxId: string;
   /** Absent: the VM has no network device. */
   network?: VmNetworkRequest;
+  /** Start-up phases are marked here as they end (vm-plan, virtiofsd, qemu-spawn, qmp-ready). */
+  timeline?: Timeline;
 }
 
 /** How a VM ended. `expected` is false when it died on its own (crash, kill, guest panic). */

@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { MountFlags, mount, UmountFlags, umount } from "../../native/mount.js";
 import { parseMountOptions } from "../../native/mount-options.js";
+import { openShareTarget } from "./share-target.js";
 
 export interface RootfsMount {
   type: string;
@@ -46,18 +47,32 @@ function mountOne(m: RootfsMount, target: string): void {
 }
 
 /** Mounts the container's rootfs at target (created if missing). On failure nothing stays mounted. */
-export function mountRootfs(mounts: readonly RootfsMount[], bundleRootfs: string, target: string): void {
-  mkdirSync(target, { recursive: true });
+/**
+ * `shareRoot`: the sandbox's share (writable by the guest): the mount point is then made and
+ * opened without following a symlink below it (share-target.ts), and the first mount goes onto
+ * the inode checked.
+ */
+export function mountRootfs(
+  mounts: readonly RootfsMount[],
+  bundleRootfs: string,
+  target: string,
+  shareRoot?: string,
+): void {
+  const opened = shareRoot !== undefined ? openShareTarget(shareRoot, target, "dir") : undefined;
+  if (!opened) mkdirSync(target, { recursive: true });
   const list = mounts.length > 0 ? mounts : [{ type: "bind", source: bundleRootfs, options: ["rbind"] }];
   let done = 0;
   try {
     for (const m of list) {
-      mountOne(m, target);
+      // Later mounts stack on the first (a mount point cannot be swapped by the guest).
+      mountOne(m, done === 0 && opened ? opened.mountPath : target);
       done++;
     }
   } catch (err) {
-    for (; done > 0; done--) umount(target, UmountFlags.DETACH);
+    for (; done > 0; done--) umount(target, UmountFlags.DETACH | UmountFlags.NOFOLLOW);
     throw err;
+  } finally {
+    opened?.close();
   }
 }
 
@@ -69,6 +84,6 @@ export function isMountPoint(path: string): boolean {
 
 /** Unmounts everything stacked at target, then removes the container's directory. */
 export function unmountRootfs(target: string, containerDir: string): void {
-  while (isMountPoint(target)) umount(target, UmountFlags.DETACH);
+  while (isMountPoint(target)) umount(target, UmountFlags.DETACH | UmountFlags.NOFOLLOW);
   rmSync(containerDir, { recursive: true, force: true });
 }

@@ -8,8 +8,13 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { MountFlags, mount, UmountFlags, umount } from "../../native/mount.js";
 import { RootfsError } from "./rootfs.js";
+import { openShareTarget, type ShareTarget } from "./share-target.js";
 
-export function shareVolume(source: string, target: string, readonly: boolean): void {
+/**
+ * `shareRoot`: the sandbox's share, which the guest can write to; the mount point is then made
+ * and opened without following any symlink below it (share-target.ts).
+ */
+export function shareVolume(source: string, target: string, readonly: boolean, shareRoot?: string): void {
   let isDirectory: boolean;
   try {
     isDirectory = statSync(source).isDirectory();
@@ -19,12 +24,22 @@ export function shareVolume(source: string, target: string, readonly: boolean): 
       { cause: err },
     );
   }
-  mkdirSync(dirname(target), { recursive: true });
-  if (isDirectory) mkdirSync(target, { recursive: true });
-  else writeFileSync(target, "", { flag: "a" });
+  let opened: ShareTarget | undefined;
+  if (shareRoot !== undefined) {
+    opened = openShareTarget(shareRoot, target, isDirectory ? "dir" : "file");
+  } else {
+    mkdirSync(dirname(target), { recursive: true });
+    if (isDirectory) mkdirSync(target, { recursive: true });
+    else writeFileSync(target, "", { flag: "a" });
+  }
   let mounted = false;
   try {
-    mount({ source, target, fstype: null, flags: MountFlags.BIND | MountFlags.REC });
+    mount({
+      source,
+      target: opened?.mountPath ?? target,
+      fstype: null,
+      flags: MountFlags.BIND | MountFlags.REC,
+    });
     mounted = true;
     if (readonly) {
       mount({
@@ -35,8 +50,10 @@ export function shareVolume(source: string, target: string, readonly: boolean): 
       });
     }
   } catch (err) {
-    if (mounted) umount(target, UmountFlags.DETACH);
+    if (mounted) umount(target, UmountFlags.DETACH | UmountFlags.NOFOLLOW);
     rmSync(target, { recursive: true, force: true });
     throw new RootfsError(`bind ${source} on ${target}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    opened?.close();
   }
 }

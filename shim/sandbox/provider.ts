@@ -4,9 +4,10 @@
  * a warm pool can hand one over; tests hand in a fake whose agent runs in-process.
  */
 import type { Logger } from "pino";
-import type { AgentApi } from "../agent-client/agent-client.js";
+import type { AgentApi, HealthApi } from "../agent-client/agent-client.js";
 import type { TskataConfig } from "../config/types.js";
 import type { VmExit } from "../hypervisor/hypervisor.js";
+import type { Timeline } from "../timeline/timeline.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import type { VmSize } from "./sizing.js";
 
@@ -14,6 +15,8 @@ export interface PodSandbox {
   readonly id: string;
   /** The agent API inside the VM. */
   readonly agent: AgentApi;
+  /** The agent's Health service (the admin endpoint times its round trip); absent in some fakes. */
+  readonly health?: HealthApi;
   /** Host directory the guest sees as its shared filesystem. */
   readonly sharedDir: string;
   /** Resolves once the VM is gone, whatever the reason; never rejects. */
@@ -32,6 +35,8 @@ export interface SandboxStartRequest {
   /** The VM's size at boot. */
   size: VmSize;
   log: Logger;
+  /** Start-up phases are marked here as they end (absent: not recorded). */
+  timeline?: Timeline;
 }
 
 export interface SandboxProvider {

@@ -13,6 +13,7 @@ import type { TskataConfig } from "../config/types.js";
 import type { VirtualMachine, VmExit } from "../hypervisor/hypervisor.js";
 import { QemuHypervisor } from "../hypervisor/qemu/qemu-hypervisor.js";
 import { attachPodNetwork, configureGuestNetwork, type PodNetwork, PortForwarder } from "../network/index.js";
+import { epochNowMs, type Timeline } from "../timeline/timeline.js";
 import type { PodSandbox, SandboxProvider } from "./provider.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import type { VmSize } from "./sizing.js";
@@ -25,6 +26,8 @@ export interface SandboxOptions {
   log: Logger;
   /** Deadline for the agent's first Health.Check answer after the VM started. */
   agentTimeoutMs?: number;
+  /** Start-up phases are marked here as they end, the guest's included. */
+  timeline?: Timeline;
 }
 
 export interface SandboxTimings {
@@ -72,6 +75,10 @@ export class Sandbox implements PodSandbox {
     return this.client.agent;
   }
 
+  get health(): AgentClient["health"] {
+    return this.client.health;
+  }
+
   get sharedDir(): string {
     return this.vm.sharedDir;
   }
@@ -86,7 +93,7 @@ export class Sandbox implements PodSandbox {
   }
 
   static async start(opts: SandboxOptions): Promise<Sandbox> {
-    const { spec } = opts;
+    const { spec, timeline } = opts;
     const size = opts.size ?? {
       memoryMib: opts.config.hypervisor.memoryMib,
       vcpus: opts.config.hypervisor.vcpus,
@@ -98,11 +105,13 @@ export class Sandbox implements PodSandbox {
     const log = opts.log.child({ sandboxId: spec.id });
     const t0 = performance.now();
     const network = spec.netnsPath ? await attachPodNetwork(spec.netnsPath, log) : undefined;
+    if (network) timeline?.mark("pod-network");
     let vm: VirtualMachine;
     try {
       vm = await new QemuHypervisor(config, log).start({
         sandboxId: spec.id,
         ...(network ? { network: network.vmNetwork } : {}),
+        ...(timeline ? { timeline } : {}),
       });
     } catch (err) {
       await network
@@ -116,8 +125,10 @@ export class Sandbox implements PodSandbox {
     try {
       const stream = await vm.agent.connect({ timeoutMs: config.agent.dialTimeoutMs });
       client = new AgentClient(stream);
-      await client.waitReady(opts.agentTimeoutMs ?? 120_000);
+      const health = await client.waitReady(opts.agentTimeoutMs ?? 120_000);
       const agentReadyMs = performance.now() - t0;
+      timeline?.markGuest(health.bootPhases, health.uptimeSeconds, epochNowMs());
+      timeline?.mark("health");
       await client.agent.createSandbox(
         {
           sandboxId: spec.id,
@@ -126,11 +137,15 @@ export class Sandbox implements PodSandbox {
           dnsSearch: spec.dns.searches,
           hostTime: timestampFromMs(Date.now()),
         },
-        { timeoutMs: 30_000 },
+        // the agent's budget, not a fixed 30 s: a guest on a busy (TCG) host answers late
+        { timeoutMs: opts.agentTimeoutMs ?? 120_000 },
       );
+      timeline?.mark("create-sandbox");
       if (network) {
         await configureGuestNetwork(client.agent, network, { log });
+        timeline?.mark("guest-network");
         forwarder = await PortForwarder.start({ netnsPath: network.netnsPath, agent: client.agent, log });
+        timeline?.mark("port-forward");
       }
       log.info({ vmStartMs, agentReadyMs, kind: spec.kind, size }, "sandbox ready");
       return new Sandbox(spec, vm, client, { vmStartMs, agentReadyMs }, size, log, network, forwarder);

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { timelineFromLog } from "../../bench/peers/timeline-log.js";
 import {
   IMAGE,
   RUNTIME,
@@ -49,6 +50,32 @@ describe("ctr run with the tskata runtime", () => {
     },
     VM_MS,
   );
+
+  it("logs the container's start-up timeline, shim spawn to teardown, one debug line per phase", async () => {
+    // containerd (at --log-level debug) copies the shim's log lines into its own, a moment later
+    let phases: string[] = [];
+    for (let i = 0; i < 40 && !phases.includes("teardown"); i++) {
+      phases = timelineFromLog(ctrd.log(), "solo").map((p) => p.phase);
+      if (!phases.includes("teardown")) await new Promise((r) => setTimeout(r, 100));
+    }
+    const expected = [
+      "shim-spawn",
+      "config",
+      "virtiofsd",
+      "qemu-spawn",
+      "qmp-ready",
+      "guest-initramfs",
+      "guest-agent-listening",
+      "health",
+      "create-sandbox",
+      "rootfs-mount",
+      "create-container",
+      "start",
+      "teardown",
+    ];
+    expect(phases.filter((p) => expected.includes(p))).toEqual(expected);
+    expect(ctrd.log()).toMatch(/timeline solo: container solo started in \d+ ms: shim-spawn \d+ ms/);
+  });
 });
 
 describe("a pod: containers sharing one VM", () => {

@@ -1,7 +1,8 @@
 /**
  * An agent API served in-process over a real ttrpc connection (the unix-socket pair of
  * ttrpc-pair.ts), with containers that live only in memory: CreateContainer answers a pid,
- * SignalProcess with SIGKILL/SIGTERM ends the process, WaitProcess answers at that exit, stdio
+ * SignalProcess with SIGKILL/SIGTERM ends the process, WaitProcess answers at that exit (at once,
+ * status 0, for a DebugExec process), GuestMemory answers fixed figures, stdio
  * is at EOF at once. Every call is recorded, so tests see exactly what the host asked.
  */
 import { create } from "@bufbuild/protobuf";
@@ -75,12 +76,17 @@ export async function startFakeAgent(): Promise<FakeAgent> {
       return {};
     },
     async waitProcess(req) {
+      // a debug process (DebugExec) exits at once with status 0
+      if (req.containerId === "")
+        return { exitStatus: 0, exitedAt: { seconds: BigInt(Math.floor(Date.now() / 1000)) } };
       const status = await known(req.containerId).init.exit;
       return { exitStatus: status, exitedAt: { seconds: BigInt(Math.floor(Date.now() / 1000)) } };
     },
     readStdout: () => ({ eof: true }),
     readStderr: () => ({ eof: true }),
     closeStdin: () => ({}),
+    debugExec: () => ({ pid: nextPid++ }),
+    guestMemory: () => ({ memTotalKib: 1_000_000n, memFreeKib: 600_000n, memAvailableKib: 800_000n }),
   };
   const recorded = new Proxy(impl, {
     get(target, name: string) {

@@ -13,7 +13,7 @@ import { parseConfig } from "../../shim/config/load.js";
 import type { EventPublisher } from "../../shim/events/publisher.js";
 import { isMountPoint } from "../../shim/rootfs/rootfs.js";
 import type { OciSpec } from "../../shim/spec/guest-spec.js";
-import { TaskManager } from "../../shim/task/task-manager.js";
+import { type StartedSandbox, TaskManager } from "../../shim/task/task-manager.js";
 import {
   type AgentEndpoint,
   type FakeSandboxProvider,
@@ -29,7 +29,13 @@ export const noIo = { stdin: "", stdout: "", stderr: "", terminal: false };
 
 export interface TaskFixture {
   work: string;
-  manager(opts?: { host?: { memoryMib: number; cpus: number }; agent?: () => Promise<AgentEndpoint> }): {
+  manager(opts?: {
+    host?: { memoryMib: number; cpus: number };
+    agent?: () => Promise<AgentEndpoint>;
+    /** Extra lines of the configuration's [agent] section (e.g. debug_exec = true). */
+    agentToml?: string;
+    onSandboxStarted?: (started: StartedSandbox) => void;
+  }): {
     tasks: TaskManager;
     provider: FakeSandboxProvider;
     events: Published[];
@@ -55,8 +61,11 @@ export function taskFixture(): TaskFixture {
         } as unknown as EventPublisher,
         log: pino({ level: "silent" }),
         loadConfig: () =>
-          parseConfig(`[hypervisor]\nmemory_mib = 512\nvcpus = 1\n[runtime]\nstate_dir = "${stateDir}"\n`),
+          parseConfig(
+            `[hypervisor]\nmemory_mib = 512\nvcpus = 1\n[agent]\n${opts.agentToml ?? ""}\n[runtime]\nstate_dir = "${stateDir}"\n`,
+          ),
         sandboxes: provider,
+        ...(opts.onSandboxStarted ? { onSandboxStarted: opts.onSandboxStarted } : {}),
         host: opts.host ?? { memoryMib: 8192, cpus: 4 },
       });
       return { tasks, provider, events };

@@ -12,6 +12,7 @@ import { NetworkArg } from "./args/network.js";
 import type { QemuArg } from "./args/qemu-arg.js";
 import { QmpSocketArg } from "./args/qmp-socket.js";
 import { RootDiskArg } from "./args/root-disk.js";
+import { pmemRegionMib, RootPmemArg } from "./args/root-pmem.js";
 import { Virtio9pArg, VirtioFsArg } from "./args/shared-fs.js";
 import type { VmPlan } from "./vm-plan.js";
 
@@ -20,6 +21,7 @@ import type { VmPlan } from "./vm-plan.js";
  * the user's). The tskata.* words are the agent's boot protocol (agent/init/cmdline.ts):
  *   tskata.channel=serial tskata.port=<port name> | tskata.channel=vsock tskata.vsock_port=<port>
  *   tskata.sharefs=virtiofs:<tag> | 9p:<tag>      tskata.time=<host ms since epoch>
+ * and the initramfs's: tskata.root=/dev/vda (virtio-blk) | /dev/pmem0 tskata.rootflags=dax.
  */
 export function kernelParams(plan: VmPlan): string[] {
   const channel =
@@ -32,6 +34,8 @@ export function kernelParams(plan: VmPlan): string[] {
     "panic=-1",
     ...(plan.machineType === "microvm" ? ["reboot=t"] : []),
     ...(plan.tscKhz ? [`tsc_early_khz=${plan.tscKhz}`] : []),
+    ...(plan.image?.device === "pmem" ? ["tskata.root=/dev/pmem0", "tskata.rootflags=dax"] : []),
+    ...(plan.image?.device === "blk" ? ["tskata.root=/dev/vda"] : []),
     ...channel,
     `tskata.sharefs=${share}:${plan.sharedFs.tag}`,
     `tskata.time=${plan.hostTimeMs}`,
@@ -43,7 +47,13 @@ export function kernelParams(plan: VmPlan): string[] {
 }
 
 export function qemuArgs(plan: VmPlan): QemuArg[] {
-  const memory = new MemoryArg(plan.memoryMib, plan.sharedFs.kind === "virtio-fs", plan.maxMemoryMib);
+  const pmemMib = plan.image?.device === "pmem" ? pmemRegionMib(plan.image.sizeBytes) : 0;
+  const memory = new MemoryArg(
+    plan.memoryMib,
+    plan.sharedFs.kind === "virtio-fs",
+    plan.maxMemoryMib,
+    pmemMib,
+  );
   const machine = new MachineArg(plan.machineType, memory.backendId);
   const args: QemuArg[] = [
     new BaseArgs(plan.sandboxId),
@@ -53,7 +63,9 @@ export function qemuArgs(plan: VmPlan): QemuArg[] {
     memory,
     new KernelArg(plan.kernel, plan.initrd, kernelParams(plan)),
   ];
-  if (plan.image) args.push(new RootDiskArg(plan.image.path, plan.image.format, machine.bus));
+  if (plan.image?.device === "blk")
+    args.push(new RootDiskArg(plan.image.path, plan.image.format, machine.bus));
+  if (plan.image?.device === "pmem") args.push(new RootPmemArg(plan.image.path, plan.image.sizeBytes));
   args.push(
     plan.channel.kind === "virtio-serial"
       ? new VirtioSerialChannelArg(plan.channel.socketPath, plan.channel.portName, machine.bus)

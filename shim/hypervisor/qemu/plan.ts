@@ -5,16 +5,17 @@
  */
 import { randomInt } from "node:crypto";
 import { constants } from "node:fs";
-import { access, open, readFile } from "node:fs/promises";
+import { access, open, readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import { vhostVsockAvailability } from "../../agent-client/transport/vsock.js";
-import type { TskataConfig } from "../../config/types.js";
+import type { RootImageDevice, TskataConfig } from "../../config/types.js";
 import { type AccelChoice, chooseAccel } from "../accel.js";
 import { HypervisorError } from "../errors.js";
 import type { SandboxPaths } from "../sandbox-resources.js";
 import { hotplugMaxMemoryMib } from "./args/memory.js";
 import type { DiskFormat } from "./args/root-disk.js";
+import { PMEM_ALIGN_BYTES } from "./args/root-pmem.js";
 import type { ChannelPlan, SharedFsPlan, VmPlan } from "./vm-plan.js";
 
 export const SHARED_FS_TAG = "tskata";
@@ -46,7 +47,7 @@ export async function planVm(
   );
   const channel = await chooseChannel(config, paths, notes);
   const sharedFs = await chooseSharedFs(config, paths, notes);
-  const image = h.image ? { path: h.image, format: await diskFormat(h.image) } : undefined;
+  const image = h.image ? await rootImage(h.image, h.rootImageDevice) : undefined;
   const plan: VmPlan = {
     sandboxId,
     machineType: h.machineType,
@@ -142,6 +143,26 @@ export async function hostTscKhz(): Promise<number | undefined> {
   const text = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
   const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(text)?.[1]);
   return Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz * 1000) : undefined;
+}
+
+/**
+ * How the root image is attached. "pmem" maps the file itself as guest memory: it must be raw and
+ * its size a whole number of 2 MiB steps (the guest image build pads it); anything else is
+ * refused naming hypervisor.root_image_device.
+ */
+export async function rootImage(path: string, device: RootImageDevice): Promise<VmPlan["image"]> {
+  const format = await diskFormat(path);
+  if (device === "blk") return { device, path, format };
+  const refuse = (why: string): HypervisorError =>
+    new HypervisorError("ROOT_IMAGE_UNSUITABLE", `hypervisor.root_image_device = "pmem": ${path} ${why}`);
+  if (format !== "raw") throw refuse(`is ${format}; pmem maps the file as memory and needs a raw image`);
+  const { size } = await stat(path);
+  if (size === 0 || size % PMEM_ALIGN_BYTES !== 0) {
+    throw refuse(
+      `is ${size} bytes, not a multiple of ${PMEM_ALIGN_BYTES / 1048576} MiB (rebuild it with npm run build:guest, or pad it with truncate)`,
+    );
+  }
+  return { device, path, sizeBytes: size };
 }
 
 /** qcow2 images start with "QFI\xfb"; anything else is attached raw. */

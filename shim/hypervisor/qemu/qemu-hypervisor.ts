@@ -42,6 +42,7 @@ export class QemuHypervisor implements Hypervisor {
     const started = performance.now();
     const paths = sandboxPaths(this.config.runtime.stateDir, sandboxId);
     const { plan, notes } = await planVm(this.config, paths, sandboxId, log);
+    request.timeline?.mark("vm-plan");
     for (const note of notes) log.info(note);
     if (request.network) plan.network = { netnsPath: request.network.netnsPath, nics: request.network.nics };
     const resources = await SandboxResources.create(this.config.runtime.stateDir, sandboxId);
@@ -68,11 +69,14 @@ export class QemuHypervisor implements Hypervisor {
             log,
           });
           await resources.addProcess("virtiofsd", virtiofsd.pid);
+          request.timeline?.mark("virtiofsd");
         }
         qemu = this.spawnQemu(plan, log);
         await resources.addProcess("qemu", qemu.child.pid!);
+        request.timeline?.mark("qemu-spawn");
         try {
           qmp = await connectQmp(paths.qmpSocket, qemu);
+          request.timeline?.mark("qmp-ready");
           break;
         } catch (err) {
           const channel = plan.channel;

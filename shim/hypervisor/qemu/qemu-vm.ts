@@ -25,9 +25,12 @@ import { grow, planGrowth, type VmSizing } from "./hotplug.js";
 import { hostMemAvailableMib } from "./plan.js";
 import type { QmpClient, QmpEvent } from "./qmp.js";
 
+/** The QEMU process: our child when we spawned it, or a process adopted from the warm pool. */
+export type QemuProcess = Pick<ChildProcess, "pid" | "kill">;
+
 export interface QemuVmParts {
   sandboxId: string;
-  child: ChildProcess;
+  child: QemuProcess;
   childExited: Promise<ChildExit>;
   qmp: QmpClient;
   resources: SandboxResources;
@@ -53,6 +56,8 @@ export class QemuVm implements VirtualMachine {
   private readonly console: ConsoleFollower;
   /** Resizes run one after another. */
   private resizing: Promise<unknown> = Promise.resolve();
+  /** Supervision was handed to another process (relinquish): nothing is stopped or removed here. */
+  private relinquished = false;
 
   constructor(private readonly parts: QemuVmParts) {
     this.sandboxId = parts.sandboxId;
@@ -147,7 +152,14 @@ export class QemuVm implements VirtualMachine {
   }
 
   stop(opts: StopOptions = {}): Promise<VmExit> {
-    if (this.current.kind === "dead" || this.current.kind === "stopped") return this.exited;
+    if (this.relinquished) return Promise.reject(this.deadError());
+    if (this.current.kind === "dead" || this.current.kind === "stopped") {
+      // Gone already: finish releasing what its teardown could not release at the time.
+      return this.parts.resources
+        .teardown()
+        .catch((err: unknown) => this.parts.log.error({ err }, "sandbox cleanup failed again"))
+        .then(() => this.exited);
+    }
     this.stopping ??= this.doStop(opts);
     return this.stopping;
   }
@@ -180,6 +192,20 @@ export class QemuVm implements VirtualMachine {
     return this.finish({ expected: true, reason: `stopped by ${method}`, exit, kind: "stopped" });
   }
 
+  /**
+   * Stops supervising a running VM without stopping it, for the warm pool handing it to a shim:
+   * QMP is closed (QEMU serves one QMP client at a time), the console is no longer followed, and
+   * neither QEMU's exit nor anything else tears the sandbox down from here; `exited` never
+   * resolves. The agent transport fails from now on.
+   */
+  async relinquish(): Promise<void> {
+    if (this.current.kind !== "running") throw this.deadError();
+    this.relinquished = true;
+    this.dead.abort(new VmDeadError(this.sandboxId, "handed over to another process"));
+    this.parts.qmp.destroy();
+    await this.console.stop().catch(() => {});
+  }
+
   private onQmpEvent(e: QmpEvent): void {
     if (e.event === "SHUTDOWN") this.lastShutdown = String(e.data["reason"] ?? "unknown");
     this.parts.log.debug({ sandboxId: this.sandboxId, event: e.event, data: e.data }, "QMP event");
@@ -187,7 +213,7 @@ export class QemuVm implements VirtualMachine {
 
   /** Marks the VM dead (only from `running`), then makes sure everything is gone. */
   private die(reason: string, exit: ChildExit | undefined): void {
-    if (this.current.kind !== "running") return;
+    if (this.current.kind !== "running" || this.relinquished) return;
     const why = this.lastShutdown ? `${reason}; guest shutdown reason: ${this.lastShutdown}` : reason;
     const record: VmExit = {
       expected: false,

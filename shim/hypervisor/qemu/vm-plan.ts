@@ -30,7 +30,14 @@ export interface VmPlan {
   maxMemoryMib: number;
   kernel: string;
   initrd: string | undefined;
-  image: { path: string; format: DiskFormat } | undefined;
+  /**
+   * The read-only root image: a virtio-blk disk, or (raw, size a multiple of 2 MiB) a
+   * virtio-pmem device the guest mounts with DAX.
+   */
+  image:
+    | { device: "blk"; path: string; format: DiskFormat }
+    | { device: "pmem"; path: string; sizeBytes: number }
+    | undefined;
   /** Kernel parameters from configuration (image's suggestion + user's), appended last. */
   kernelParams: string;
   /**

@@ -25,13 +25,16 @@ export function hotplugMaxMemoryMib(base: number, ceiling: number): number {
 /**
  * Guest RAM. With `shared` (needed by vhost-user devices such as virtio-fs, whose daemon maps
  * guest memory) RAM is a `memory-backend-memfd` with share=on, named by the machine. With
- * `maxMib` above `mib`, QEMU reserves address space and DIMM slots for memory hotplug.
+ * `maxMib` above `mib`, QEMU reserves address space and DIMM slots for memory hotplug;
+ * `deviceMib` is address space for memory devices plugged at start (a virtio-pmem root image),
+ * added to maxmem on top of the hotplug ceiling.
  */
 export class MemoryArg implements QemuArg {
   constructor(
     readonly mib: number,
     readonly shared: boolean,
     readonly maxMib: number = mib,
+    readonly deviceMib: number = 0,
   ) {}
   get backendId(): string | undefined {
     return this.shared ? MEMORY_BACKEND_ID : undefined;
@@ -40,9 +43,10 @@ export class MemoryArg implements QemuArg {
     return this.maxMib > this.mib;
   }
   render(): string[] {
-    const size = this.hotpluggable
-      ? opts(`${this.mib}M`, { slots: HOTPLUG_SLOTS, maxmem: `${this.maxMib}M` })
-      : `${this.mib}M`;
+    const size =
+      this.hotpluggable || this.deviceMib > 0
+        ? opts(`${this.mib}M`, { slots: HOTPLUG_SLOTS, maxmem: `${this.maxMib + this.deviceMib}M` })
+        : `${this.mib}M`;
     const args = ["-m", size];
     if (this.shared) {
       args.push(

@@ -60,7 +60,12 @@ describe("configuration defaults", () => {
       agentTransport: "auto",
       kernelParams: "quiet tskata.root=/dev/vda",
     });
-    expect(c.agent).toEqual({ dialTimeoutMs: 30_000, vsockPort: 1024, serialPortName: "agent.0" });
+    expect(c.agent).toEqual({
+      dialTimeoutMs: 30_000,
+      vsockPort: 1024,
+      serialPortName: "agent.0",
+      debugExec: false,
+    });
     expect(c.runtime).toEqual({ stateDir: "/run/tskata", logLevel: "info" });
   });
 

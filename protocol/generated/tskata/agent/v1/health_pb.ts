@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tskata/agent/v1/health.proto.
  */
 export const file_tskata_agent_v1_health: GenFile = /*@__PURE__*/
-  fileDesc("Chx0c2thdGEvYWdlbnQvdjEvaGVhbHRoLnByb3RvEg90c2thdGEuYWdlbnQudjEiHwoMQ2hlY2tSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkiiQEKDUNoZWNrUmVzcG9uc2USPAoGc3RhdHVzGAEgASgOMiwudHNrYXRhLmFnZW50LnYxLkNoZWNrUmVzcG9uc2UuU2VydmluZ1N0YXR1cyI6Cg1TZXJ2aW5nU3RhdHVzEgsKB1VOS05PV04QABILCgdTRVJWSU5HEAESDwoLTk9UX1NFUlZJTkcQAiIQCg5WZXJzaW9uUmVxdWVzdCKgAQoPVmVyc2lvblJlc3BvbnNlEhUKDWFnZW50X3ZlcnNpb24YASABKAkSEwoLYXBpX3ZlcnNpb24YAiABKAkSFgoOa2VybmVsX3JlbGVhc2UYAyABKAkSFwoPcnVudGltZV92ZXJzaW9uGAQgASgJEhgKEGV4ZWN1dG9yX3ZlcnNpb24YBSABKAkSFgoOdXB0aW1lX3NlY29uZHMYBiABKAEyngEKBkhlYWx0aBJGCgVDaGVjaxIdLnRza2F0YS5hZ2VudC52MS5DaGVja1JlcXVlc3QaHi50c2thdGEuYWdlbnQudjEuQ2hlY2tSZXNwb25zZRJMCgdWZXJzaW9uEh8udHNrYXRhLmFnZW50LnYxLlZlcnNpb25SZXF1ZXN0GiAudHNrYXRhLmFnZW50LnYxLlZlcnNpb25SZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Chx0c2thdGEvYWdlbnQvdjEvaGVhbHRoLnByb3RvEg90c2thdGEuYWdlbnQudjEiHwoMQ2hlY2tSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAki0gEKDUNoZWNrUmVzcG9uc2USPAoGc3RhdHVzGAEgASgOMiwudHNrYXRhLmFnZW50LnYxLkNoZWNrUmVzcG9uc2UuU2VydmluZ1N0YXR1cxIWCg51cHRpbWVfc2Vjb25kcxgCIAEoARIvCgtib290X3BoYXNlcxgDIAMoCzIaLnRza2F0YS5hZ2VudC52MS5Cb290UGhhc2UiOgoNU2VydmluZ1N0YXR1cxILCgdVTktOT1dOEAASCwoHU0VSVklORxABEg8KC05PVF9TRVJWSU5HEAIiMQoJQm9vdFBoYXNlEgwKBG5hbWUYASABKAkSFgoOdXB0aW1lX3NlY29uZHMYAiABKAEiEAoOVmVyc2lvblJlcXVlc3QioAEKD1ZlcnNpb25SZXNwb25zZRIVCg1hZ2VudF92ZXJzaW9uGAEgASgJEhMKC2FwaV92ZXJzaW9uGAIgASgJEhYKDmtlcm5lbF9yZWxlYXNlGAMgASgJEhcKD3J1bnRpbWVfdmVyc2lvbhgEIAEoCRIYChBleGVjdXRvcl92ZXJzaW9uGAUgASgJEhYKDnVwdGltZV9zZWNvbmRzGAYgASgBMp4BCgZIZWFsdGgSRgoFQ2hlY2sSHS50c2thdGEuYWdlbnQudjEuQ2hlY2tSZXF1ZXN0Gh4udHNrYXRhLmFnZW50LnYxLkNoZWNrUmVzcG9uc2USTAoHVmVyc2lvbhIfLnRza2F0YS5hZ2VudC52MS5WZXJzaW9uUmVxdWVzdBogLnRza2F0YS5hZ2VudC52MS5WZXJzaW9uUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message tskata.agent.v1.CheckRequest
@@ -39,6 +39,20 @@ export type CheckResponse = Message<"tskata.agent.v1.CheckResponse"> & {
    * @generated from field: tskata.agent.v1.CheckResponse.ServingStatus status = 1;
    */
   status: CheckResponse_ServingStatus;
+
+  /**
+   * Guest uptime when the call was answered (places boot_phases on the host's clock).
+   *
+   * @generated from field: double uptime_seconds = 2;
+   */
+  uptimeSeconds: number;
+
+  /**
+   * The guest's boot phases in order, each with the guest uptime at which it ended.
+   *
+   * @generated from field: repeated tskata.agent.v1.BootPhase boot_phases = 3;
+   */
+  bootPhases: BootPhase[];
 };
 
 /**
@@ -75,6 +89,32 @@ export const CheckResponse_ServingStatusSchema: GenEnum<CheckResponse_ServingSta
   enumDesc(file_tskata_agent_v1_health, 1, 0);
 
 /**
+ * One guest boot phase: initramfs (kernel reached the initramfs /init), rootfs-init
+ * (switch_root done, the root image's init runs), agent-start (the agent's main runs),
+ * agent-init (mounts, modules, shared filesystem), agent-listening (channel open).
+ *
+ * @generated from message tskata.agent.v1.BootPhase
+ */
+export type BootPhase = Message<"tskata.agent.v1.BootPhase"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: double uptime_seconds = 2;
+   */
+  uptimeSeconds: number;
+};
+
+/**
+ * Describes the message tskata.agent.v1.BootPhase.
+ * Use `create(BootPhaseSchema)` to create a new message.
+ */
+export const BootPhaseSchema: GenMessage<BootPhase> = /*@__PURE__*/
+  messageDesc(file_tskata_agent_v1_health, 2);
+
+/**
  * @generated from message tskata.agent.v1.VersionRequest
  */
 export type VersionRequest = Message<"tskata.agent.v1.VersionRequest"> & {
@@ -85,7 +125,7 @@ export type VersionRequest = Message<"tskata.agent.v1.VersionRequest"> & {
  * Use `create(VersionRequestSchema)` to create a new message.
  */
 export const VersionRequestSchema: GenMessage<VersionRequest> = /*@__PURE__*/
-  messageDesc(file_tskata_agent_v1_health, 2);
+  messageDesc(file_tskata_agent_v1_health, 3);
 
 /**
  * @generated from message tskata.agent.v1.VersionResponse
@@ -139,7 +179,7 @@ export type VersionResponse = Message<"tskata.agent.v1.VersionResponse"> & {
  * Use `create(VersionResponseSchema)` to create a new message.
  */
 export const VersionResponseSchema: GenMessage<VersionResponse> = /*@__PURE__*/
-  messageDesc(file_tskata_agent_v1_health, 3);
+  messageDesc(file_tskata_agent_v1_health, 4);
 
 /**
  * @generated from service tskata.agent.v1.Health

@@ -9,6 +9,7 @@ import { MachineArg } from "../../../../../shim/hypervisor/qemu/args/machine.js"
 import { hotplugMaxMemoryMib, MemoryArg } from "../../../../../shim/hypervisor/qemu/args/memory.js";
 import { optValue } from "../../../../../shim/hypervisor/qemu/args/qemu-arg.js";
 import { RootDiskArg } from "../../../../../shim/hypervisor/qemu/args/root-disk.js";
+import { pmemRegionMib } from "../../../../../shim/hypervisor/qemu/args/root-pmem.js";
 import { Virtio9pArg, VirtioFsArg } from "../../../../../shim/hypervisor/qemu/args/shared-fs.js";
 import { kernelParams, renderCommandLine } from "../../../../../shim/hypervisor/qemu/cmdline.js";
 import type { VmPlan } from "../../../../../shim/hypervisor/qemu/vm-plan.js";
@@ -27,8 +28,8 @@ function plan(overrides: Partial<VmPlan> = {}): VmPlan {
     maxMemoryMib: 512,
     kernel: "/g/vmlinuz",
     initrd: undefined,
-    image: { path: "/g/rootfs.img", format: "raw" },
-    kernelParams: "quiet tskata.root=/dev/vda",
+    image: { device: "blk", path: "/g/rootfs.img", format: "raw" },
+    kernelParams: "quiet tskata.rootfstype=ext4",
     hostTimeMs: 1795306957762,
     tscKhz: undefined,
     freePageReporting: false,
@@ -62,7 +63,7 @@ describe("QEMU command line", () => {
       "-kernel",
       "/g/vmlinuz",
       "-append",
-      "console=ttyS0 panic=-1 tskata.channel=serial tskata.port=agent.0 tskata.sharefs=virtiofs:tskata tskata.time=1795306957762 quiet tskata.root=/dev/vda",
+      "console=ttyS0 panic=-1 tskata.root=/dev/vda tskata.channel=serial tskata.port=agent.0 tskata.sharefs=virtiofs:tskata tskata.time=1795306957762 quiet tskata.rootfstype=ext4",
       ...["-drive", "file=/g/rootfs.img,if=none,id=rootfs,format=raw,readonly=on,cache.direct=off"],
       ...["-device", "virtio-blk-pci,drive=rootfs,id=rootdisk"],
       ...["-device", "virtio-serial-pci,id=serial0"],
@@ -123,6 +124,7 @@ describe("QEMU command line", () => {
     expect(kernelParams(plan({ kernelParams: "  a=1   b " }))).toEqual([
       "console=ttyS0",
       "panic=-1",
+      "tskata.root=/dev/vda",
       "tskata.channel=serial",
       "tskata.port=agent.0",
       "tskata.sharefs=virtiofs:tskata",
@@ -130,6 +132,36 @@ describe("QEMU command line", () => {
       "a=1",
       "b",
     ]);
+  });
+});
+
+describe("root image as virtio-pmem (DAX)", () => {
+  const pmem = (o: Partial<VmPlan> = {}) =>
+    plan({ image: { device: "pmem", path: "/g/root,fs.img", sizeBytes: 106 * 1048576 }, ...o });
+  it("maps the image read-only and shared as virtio-pmem-pci, with no virtio-blk disk", () => {
+    const line = renderCommandLine(pmem());
+    const text = line.join(" ");
+    expect(text).toContain(
+      "-object memory-backend-file,id=rootimg,mem-path=/g/root,,fs.img,size=111149056,share=on,readonly=on,align=2097152 -device virtio-pmem-pci,memdev=rootimg,id=rootpmem",
+    );
+    expect(line).not.toContain("-drive");
+    expect(text).not.toContain("virtio-blk");
+  });
+  it("tells the guest's init to mount /dev/pmem0 with DAX", () => {
+    const params = kernelParams(pmem());
+    expect(params).toContain("tskata.root=/dev/pmem0");
+    expect(params).toContain("tskata.rootflags=dax");
+    expect(params).not.toContain("tskata.root=/dev/vda");
+  });
+  it("adds the pmem region to maxmem on top of the hotplug ceiling", () => {
+    const grow = renderCommandLine(pmem({ memoryMib: 512, maxMemoryMib: 2048 }));
+    expect(grow[grow.indexOf("-m") + 1]).toBe("512M,slots=8,maxmem=2154M");
+    const fixed = renderCommandLine(pmem({ memoryMib: 512, maxMemoryMib: 512 }));
+    expect(fixed[fixed.indexOf("-m") + 1]).toBe("512M,slots=8,maxmem=618M");
+  });
+  it("rounds a region up to whole 2 MiB steps", () => {
+    expect(pmemRegionMib(106 * 1048576)).toBe(106);
+    expect(pmemRegionMib(106 * 1048576 + 1)).toBe(108);
   });
 });
 

@@ -1,0 +1,99 @@
+/**
+ * The sending end of an OCI `--console-socket`: connect to the caller's AF_UNIX socket and send
+ * one fd (a pty master) as SCM_RIGHTS, as runc does for its container's terminal. Plus raw mode
+ * (cfmakeraw) for a pty whose line discipline is the guest's, not this host's.
+ */
+import { check, koffi, libc } from "./libc.js";
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const TCSANOW = 0;
+/** sizeof(struct termios) on x86_64 glibc. */
+const TERMIOS_SIZE = 60;
+
+interface Bindings {
+  socket: (domain: number, type: number, protocol: number) => number;
+  connect: (fd: number, addr: Buffer, len: number) => number;
+  sendmsg: (fd: number, msg: unknown, flags: number) => number;
+  close: (fd: number) => number;
+  tcgetattr: (fd: number, termios: Buffer) => number;
+  tcsetattr: (fd: number, when: number, termios: Buffer) => number;
+  cfmakeraw: (termios: Buffer) => void;
+}
+
+let bindings: Bindings | undefined;
+function load(): Bindings {
+  if (bindings) return bindings;
+  const k = koffi();
+  const lib = libc();
+  k.struct("tskata_send_iovec", { iov_base: "void *", iov_len: "size_t" });
+  k.struct("tskata_send_msghdr", {
+    msg_name: "void *",
+    msg_namelen: "uint32_t",
+    msg_iov: "tskata_send_iovec *",
+    msg_iovlen: "size_t",
+    msg_control: "void *",
+    msg_controllen: "size_t",
+    msg_flags: "int",
+  });
+  bindings = {
+    socket: lib.func("int socket(int, int, int)"),
+    connect: lib.func("int connect(int, const void *addr, uint32_t len)"),
+    sendmsg: lib.func("long sendmsg(int fd, const tskata_send_msghdr *msg, int flags)"),
+    close: lib.func("int close(int)"),
+    tcgetattr: lib.func("int tcgetattr(int fd, _Out_ uint8_t *termios)"),
+    tcsetattr: lib.func("int tcsetattr(int fd, int when, const uint8_t *termios)"),
+    cfmakeraw: lib.func("void cfmakeraw(_Inout_ uint8_t *termios)"),
+  };
+  return bindings;
+}
+
+function sockaddrUn(path: string): Buffer {
+  const bytes = Buffer.from(path, "utf8");
+  if (bytes.length > 107) throw new RangeError(`console socket path too long: ${path}`);
+  const addr = Buffer.alloc(110);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  bytes.copy(addr, 2);
+  return addr;
+}
+
+/** Connects to the unix socket at `path` and sends `fd` with `name` as the message (runc sends the pty's path). */
+export function sendFd(path: string, fd: number, name: string): void {
+  const b = load();
+  const sock = check(b.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket", "AF_UNIX");
+  try {
+    const addr = sockaddrUn(path);
+    check(b.connect(sock, addr, addr.length), "connect", path);
+    // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; int fd; } padded to 24
+    const control = Buffer.alloc(24);
+    control.writeBigUInt64LE(20n, 0);
+    control.writeInt32LE(SOL_SOCKET, 8);
+    control.writeInt32LE(SCM_RIGHTS, 12);
+    control.writeInt32LE(fd, 16);
+    const data = Buffer.from(name, "utf8");
+    const msg = {
+      msg_name: null,
+      msg_namelen: 0,
+      msg_iov: [{ iov_base: data, iov_len: data.length }],
+      msg_iovlen: 1,
+      msg_control: control,
+      msg_controllen: control.length,
+      msg_flags: 0,
+    };
+    check(Number(b.sendmsg(sock, msg, 0)), "sendmsg", path);
+  } finally {
+    b.close(sock);
+  }
+}
+
+/** Puts the terminal behind `fd` in raw mode (no echo, no line editing, no output translation). */
+export function makeRaw(fd: number): void {
+  const b = load();
+  const t = Buffer.alloc(TERMIOS_SIZE);
+  check(b.tcgetattr(fd, t), "tcgetattr", `fd ${fd}`);
+  b.cfmakeraw(t);
+  check(b.tcsetattr(fd, TCSANOW, t), "tcsetattr", `fd ${fd}`);
+}
