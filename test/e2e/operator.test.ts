@@ -90,7 +90,6 @@ afterAll(async () => {
 describe("tskata operator commands on running sandboxes", () => {
   it("list shows each sandbox with its running container, accelerator and host PSS", async () => {
     const r = await tskata(["list", "--state-dir", stateDir]);
-    process.stderr.write(`LIST ${r.stdout}\n`);
     expect(r).toMatchObject({ code: 0, stderr: "" });
     const row = r.stdout.split("\n").find((l) => l.startsWith(`${DEBUG_ON} `));
     expect(row).toMatch(
@@ -104,7 +103,6 @@ describe("tskata operator commands on running sandboxes", () => {
   it("inspect gives the sandbox's QEMU pid, guest memory and the agent's round-trip time", async () => {
     const r = await tskata(["inspect", "--state-dir", stateDir, DEBUG_ON]);
     expect(r).toMatchObject({ code: 0, stderr: "" });
-    process.stderr.write(`INSPECT ${r.stdout}\n`);
     const doc = JSON.parse(r.stdout) as Record<string, unknown> & {
       containers: { id: string; init: { state: string } }[];
     };
@@ -164,7 +162,6 @@ describe("tskata operator commands on running sandboxes", () => {
   it("metrics gathers every sandbox into one Prometheus page holding the boot phases", async () => {
     const r = await tskata(["metrics", "--state-dir", stateDir]);
     expect(r).toMatchObject({ code: 0, stderr: "" });
-    process.stderr.write(`METRICS ${r.stdout}\n`);
     const page = parsePrometheusText(r.stdout);
     const phases = page.samples
       .filter((s) => s.name === "tskata_boot_phase_seconds" && s.labels["sandbox_id"] === DEBUG_ON)
