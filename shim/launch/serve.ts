@@ -3,7 +3,7 @@
  * on the group's socket, publishes events to $TTRPC_ADDRESS, and exits when asked to shut down
  * with nothing left to serve.
  */
-import { appendFileSync, existsSync } from "node:fs"; // DIAG
+import { existsSync } from "node:fs";
 import pino, { type Logger } from "pino";
 import { Task } from "../../protocol/generated/containerd/task/v2/shim_pb.js";
 import { Server } from "../../protocol/ttrpc/server.js";
@@ -41,10 +41,7 @@ export async function serveShim(flags: ShimFlags, early?: EarlyListener): Promis
     log.fatal({ err }, "shim crashed: uncaught exception");
     setTimeout(() => process.exit(1), 100);
   });
-  process.on("unhandledRejection", (err) => {
-    log.error({ err }, "a rejected promise nobody waited for");
-    appendFileSync("/tmp/h9/rejections.log", `${new Date().toISOString()} ${process.pid} ${(err as Error)?.stack ?? String(err)}\n`); // DIAG
-  });
+  process.on("unhandledRejection", (err) => log.error({ err }, "a rejected promise nobody waited for"));
   // debug: every agent call with its duration (the same recorder feeds the admin Metrics)
   agentRpcLatency.tracer = (call) =>
     log.debug(
