@@ -9,12 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type {
-  ContainerConfigSchema,
-  PodSandboxConfigSchema,
-} from "../../protocol/generated/cri/runtime/v1/api_pb.js";
 import {
   ContainerState,
   MountPropagation,
@@ -23,17 +18,14 @@ import {
 } from "../../protocol/generated/cri/runtime/v1/api_pb.js";
 import { GrpcCallError } from "../support/cri/cri-client.js";
 import {
-  BUSYBOX_IMAGE,
   type CriContainerd,
   criLeftovers,
   processesMentioning,
   startCriContainerd,
 } from "../support/cri/cri-containerd.js";
 import { exitCodeOf, openExecStream } from "../support/cri/exec-stream.js";
+import { podOps, type SandboxInit, until } from "../support/cri/pod-ops.js";
 import { leftovers, STATE_DIR } from "../support/leftovers.js";
-
-type SandboxInit = MessageInitShape<typeof PodSandboxConfigSchema>;
-type ContainerInit = MessageInitShape<typeof ContainerConfigSchema>;
 
 const BOOT_MS = 180_000;
 const HOST_PORT = 20_000 + Math.floor(Math.random() * 10_000);
@@ -41,6 +33,8 @@ let h: CriContainerd;
 let configPath: string;
 let harnessStopped = false;
 const podIds: string[] = [];
+
+const { createContainer, startContainer, exec, containerStatus } = podOps(() => h.cri);
 
 beforeAll(async () => {
   configPath = join(process.env["TMPDIR"] ?? "/tmp", `tskata-cri-features-${process.pid}.toml`);
@@ -85,69 +79,6 @@ function featuresPod(): SandboxInit {
 
 function namespaces(pid: NamespaceMode, ipc = NamespaceMode.POD) {
   return { network: NamespaceMode.POD, pid, ipc };
-}
-
-async function createContainer(
-  podId: string,
-  sandbox: SandboxInit,
-  name: string,
-  script: string,
-  extra: Partial<ContainerInit> = {},
-) {
-  const { containerId } = await h.cri.runtime.createContainer(
-    {
-      podSandboxId: podId,
-      config: {
-        metadata: { name },
-        image: { image: BUSYBOX_IMAGE },
-        command: ["sh", "-c", script],
-        logPath: `${name}/0.log`,
-        ...extra,
-      } as ContainerInit,
-      sandboxConfig: sandbox,
-    },
-    { timeoutMs: 120_000 },
-  );
-  return containerId;
-}
-
-async function startContainer(
-  podId: string,
-  sandbox: SandboxInit,
-  name: string,
-  script: string,
-  extra: Partial<ContainerInit> = {},
-): Promise<string> {
-  const containerId = await createContainer(podId, sandbox, name, script, extra);
-  await h.cri.runtime.startContainer({ containerId }, { timeoutMs: 120_000 });
-  return containerId;
-}
-
-async function exec(
-  containerId: string,
-  script: string,
-): Promise<{ out: string; err: string; code: number }> {
-  const r = await h.cri.runtime.execSync(
-    { containerId, cmd: ["sh", "-c", script], timeout: 30n },
-    { timeoutMs: 60_000 },
-  );
-  return { out: Buffer.from(r.stdout).toString(), err: Buffer.from(r.stderr).toString(), code: r.exitCode };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, withinMs = 20_000): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${withinMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function containerStatus(containerId: string) {
-  const { status } = await h.cri.runtime.containerStatus({ containerId });
-  if (!status) throw new Error(`no status for ${containerId}`);
-  return status;
 }
 
 /** The effective capability mask of the container's shell, as /proc/self/status prints it. */

@@ -4,28 +4,20 @@
  * handler `tskata`. Each pod is its own VM with the pod's network (CNI's veth redirected to a tap
  * of the VM); two VMs are booted for the whole file (TCG), the rest is CRI calls against them.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type {
-  ContainerConfigSchema,
-  PodSandboxConfigSchema,
-} from "../../protocol/generated/cri/runtime/v1/api_pb.js";
 import { ContainerState, NamespaceMode, Protocol } from "../../protocol/generated/cri/runtime/v1/api_pb.js";
 import { GrpcCallError } from "../support/cri/cri-client.js";
 import {
-  BUSYBOX_IMAGE,
   type CriContainerd,
   criLeftovers,
   processesMentioning,
   startCriContainerd,
 } from "../support/cri/cri-containerd.js";
+import { podOps, type SandboxInit, until } from "../support/cri/pod-ops.js";
 import { portForwardExchange } from "../support/cri/port-forward.js";
 import { leftovers, STATE_DIR } from "../support/leftovers.js";
-
-type SandboxInit = MessageInitShape<typeof PodSandboxConfigSchema>;
-type ContainerInit = MessageInitShape<typeof ContainerConfigSchema>;
 
 const MIB = 1024 * 1024;
 const BOOT_MS = 180_000;
@@ -33,6 +25,8 @@ let h: CriContainerd;
 let configPath: string;
 let harnessStopped = false;
 const podIds: string[] = [];
+
+const { startContainer, exec, containerStatus, podIp } = podOps(() => h.cri);
 
 beforeAll(async () => {
   configPath = join(process.env["TMPDIR"] ?? "/tmp", `tskata-cri-${process.pid}.toml`);
@@ -43,7 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (h && !harnessStopped) await h.stop().catch(() => undefined);
-  if (configPath && existsSync(configPath)) writeFileSync(configPath, "");
+  if (configPath) rmSync(configPath, { force: true });
 }, 120_000);
 
 function podConfig(name: string, extra: Partial<SandboxInit> = {}): SandboxInit {
@@ -73,63 +67,6 @@ async function runPod(config: SandboxInit): Promise<string> {
   );
   podIds.push(podSandboxId);
   return podSandboxId;
-}
-
-async function startContainer(
-  podId: string,
-  sandbox: SandboxInit,
-  name: string,
-  script: string,
-  extra: Partial<ContainerInit> = {},
-): Promise<string> {
-  const { containerId } = await h.cri.runtime.createContainer(
-    {
-      podSandboxId: podId,
-      config: {
-        metadata: { name },
-        image: { image: BUSYBOX_IMAGE },
-        command: ["sh", "-c", script],
-        logPath: `${name}/0.log`,
-        ...extra,
-      } as ContainerInit,
-      sandboxConfig: sandbox,
-    },
-    { timeoutMs: 120_000 },
-  );
-  await h.cri.runtime.startContainer({ containerId }, { timeoutMs: 120_000 });
-  return containerId;
-}
-
-async function exec(
-  containerId: string,
-  script: string,
-): Promise<{ out: string; err: string; code: number }> {
-  const r = await h.cri.runtime.execSync(
-    { containerId, cmd: ["sh", "-c", script], timeout: 30n },
-    { timeoutMs: 60_000 },
-  );
-  return { out: Buffer.from(r.stdout).toString(), err: Buffer.from(r.stderr).toString(), code: r.exitCode };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, withinMs = 20_000): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${withinMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function podIp(podId: string): Promise<string> {
-  const { status } = await h.cri.runtime.podSandboxStatus({ podSandboxId: podId });
-  return status?.network?.ip ?? "";
-}
-
-async function containerStatus(containerId: string) {
-  const { status } = await h.cri.runtime.containerStatus({ containerId });
-  if (!status) throw new Error(`no status for ${containerId}`);
-  return status;
 }
 
 const httpGet = (target: string) => `wget -q -O - http://${target}/index.html`;
