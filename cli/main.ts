@@ -29,7 +29,7 @@ commands:
   env [--config PATH]  the effective configuration (file, every key and its source) and
                        versions, as JSON (cli/env/env.schema.json)
   install [--containerd] [--docker] [--dry-run] [--root DIR] [--config-path PATH]
-          [--containerd-config PATH] [--package-dir DIR]
+          [--containerd-config PATH] [--package-dir DIR] [--node PATH]
                        put containerd-shim-tskata-v2 and tskata in /usr/local/bin and register
                        the runtime with containerd (default) and/or Docker
   uninstall [same options]

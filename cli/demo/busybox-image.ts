@@ -36,16 +36,22 @@ export interface BusyboxImageConfig {
   cmd?: string[];
 }
 
-/** Writes the image tar to `out` and returns it. Without `run` the image runs `sh`. */
+/**
+ * Writes the image tar to `out` and returns it. Without `run` the image runs `sh`. `addToRootfs`
+ * writes more files into the busybox rootfs before it is packed (e.g. the installer image's
+ * payload).
+ */
 export function buildBusyboxImage(
   out: string,
   name = "localhost/busybox:latest",
   run: BusyboxImageConfig = { cmd: ["sh"] },
+  addToRootfs?: (rootfs: string) => void,
 ): string {
   const work = mkdtempSync(join(tmpdir(), "tskata-image-"));
   try {
     const rootfs = join(work, "rootfs");
     writeBusyboxRootfs(rootfs);
+    addToRootfs?.(rootfs);
     const layout = join(work, "layout");
     const blobs = join(layout, "blobs/sha256");
     mkdirSync(blobs, { recursive: true });
@@ -100,7 +106,10 @@ export function buildBusyboxImage(
           {
             mediaType: "application/vnd.oci.image.manifest.v1+json",
             ...manifest,
-            annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": "latest" },
+            annotations: {
+              "io.containerd.image.name": name,
+              "org.opencontainers.image.ref.name": name.slice(name.lastIndexOf(":") + 1),
+            },
           },
         ],
       }),

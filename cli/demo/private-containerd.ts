@@ -40,6 +40,14 @@ export interface ContainerdOptions {
   pathPrefix?: string[];
   /** Keep the CRI plugin (off by default: ctr-driven tests and the demo do not need it). */
   cri?: boolean;
+  /**
+   * A containerd config.toml to run instead of the generated one (e.g. one `tskata install`
+   * wrote): kept as is, with only root, state and the grpc/ttrpc addresses set to this fixture's
+   * (so it must not set them itself). `cri` and `extraConfig` do not apply.
+   */
+  baseConfig?: string;
+  /** A command containerd runs under, e.g. `unshare -m …`; it must exec containerd in the end. */
+  wrapper?: string[];
 }
 
 export async function startContainerd(opts: ContainerdOptions = {}): Promise<ContainerdFixture> {
@@ -47,27 +55,52 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
   const grpcAddress = join(dir, "containerd.sock");
   const ttrpcAddress = join(dir, "containerd.sock.ttrpc");
   const config = join(dir, "config.toml");
+  const generated =
+    opts.baseConfig === undefined
+      ? undefined
+      : [
+          `root = "${dir}/root"`,
+          `state = "${dir}/state"`,
+          opts.baseConfig,
+          "[grpc]",
+          `  address = "${grpcAddress}"`,
+          "[ttrpc]",
+          `  address = "${ttrpcAddress}"`,
+          "",
+        ].join("\n");
   writeFileSync(
     config,
-    [
-      "version = 2",
-      `root = "${dir}/root"`,
-      `state = "${dir}/state"`,
-      opts.cri ? "disabled_plugins = []" : 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-      "[grpc]",
-      `  address = "${grpcAddress}"`,
-      "[ttrpc]",
-      `  address = "${ttrpcAddress}"`,
-      opts.extraConfig ?? "",
-    ].join("\n"),
+    generated ??
+      [
+        "version = 2",
+        `root = "${dir}/root"`,
+        `state = "${dir}/state"`,
+        opts.cri ? "disabled_plugins = []" : 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+        "[grpc]",
+        `  address = "${grpcAddress}"`,
+        "[ttrpc]",
+        `  address = "${ttrpcAddress}"`,
+        opts.extraConfig ?? "",
+      ].join("\n"),
   );
   const logFile = join(dir, "containerd.log");
   const out = openSync(logFile, "a");
   const launch = () =>
-    spawn("containerd", ["--config", config, "--log-level", "debug"], {
-      stdio: ["ignore", out, out],
-      env: { ...process.env, PATH: [...(opts.pathPrefix ?? []), process.env["PATH"] ?? ""].join(":") },
-    });
+    spawn(
+      opts.wrapper?.[0] ?? "containerd",
+      [
+        ...(opts.wrapper ?? []).slice(1),
+        ...(opts.wrapper ? ["containerd"] : []),
+        "--config",
+        config,
+        "--log-level",
+        "debug",
+      ],
+      {
+        stdio: ["ignore", out, out],
+        env: { ...process.env, PATH: [...(opts.pathPrefix ?? []), process.env["PATH"] ?? ""].join(":") },
+      },
+    );
   let child = launch();
   let exited = new Promise<void>((r) => child.once("exit", () => r()));
   const terminate = async () => {

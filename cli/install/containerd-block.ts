@@ -20,8 +20,33 @@ export interface HandlerOptions {
   configPath: string;
 }
 
-function blockBody(version: number, opts: HandlerOptions, flags: readonly Flag[]): string {
-  const table = `plugins.${JSON.stringify(criPluginKey(version))}.containerd.runtimes.${HANDLER_NAME}`;
+/**
+ * containerd 1.6/1.7 decode `runtimes` over the CRI plugin's defaults as a whole map: a file that
+ * names any runtime loses the built-in `runc`, and the CRI plugin then refuses to load
+ * ("no corresponding runtime configured … default_runtime_name = runc"). So when the file does
+ * not declare runc (the default runtime) itself, the block declares it as containerd's default.
+ */
+function runcLines(runtimes: string, doc: Record<string, unknown>): string[] {
+  const containerd = (
+    doc["plugins"] as Record<string, Record<string, Record<string, unknown>>> | undefined
+  )?.[criPluginKey(configVersion(doc))]?.["containerd"];
+  const defaultName = containerd?.["default_runtime_name"] ?? "runc";
+  if (defaultName !== "runc" || runtimeHandlers(doc).some((h) => h.name === "runc")) return [];
+  return [
+    "# containerd's built-in default runtime, declared because naming any runtime drops it.",
+    `[${runtimes}.runc]`,
+    '  runtime_type = "io.containerd.runc.v2"',
+  ];
+}
+
+function blockBody(
+  version: number,
+  opts: HandlerOptions,
+  flags: readonly Flag[],
+  doc: Record<string, unknown> = {},
+): string {
+  const runtimes = `plugins.${JSON.stringify(criPluginKey(version))}.containerd.runtimes`;
+  const table = `${runtimes}.${HANDLER_NAME}`;
   return [
     `${BEGIN} flags=${flags.length > 0 ? flags.join(",") : "none"}`,
     "# Added by `tskata install`; `tskata uninstall` removes this block. Edit outside it.",
@@ -30,6 +55,7 @@ function blockBody(version: number, opts: HandlerOptions, flags: readonly Flag[]
     `  runtime_type = ${JSON.stringify(TSKATA_RUNTIME_TYPE)}`,
     `[${table}.options]`,
     `  ConfigPath = ${JSON.stringify(opts.configPath)}`,
+    ...runcLines(runtimes, doc),
     END,
     "",
   ].join("\n");
@@ -95,11 +121,15 @@ export function addHandler(before: string | undefined, path: string, opts: Handl
   let text: string;
   if (existing) {
     text =
-      before.slice(0, existing.start) + blockBody(version, opts, existing.flags) + before.slice(existing.end);
+      before.slice(0, existing.start) +
+      blockBody(version, opts, existing.flags, doc) +
+      before.slice(existing.end);
   } else {
     const needsNewline = before !== "" && !before.endsWith("\n");
     text =
-      before + (needsNewline ? "\n" : "") + blockBody(version, opts, needsNewline ? ["newline-added"] : []);
+      before +
+      (needsNewline ? "\n" : "") +
+      blockBody(version, opts, needsNewline ? ["newline-added"] : [], doc);
   }
   parseToml(text, `${path} with the tskata block added`);
   const what =

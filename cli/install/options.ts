@@ -27,6 +27,7 @@ export function parseInstallArgs(
     "config-path": { type: "string" },
     "containerd-config": { type: "string", default: "/etc/containerd/config.toml" },
     "package-dir": { type: "string" },
+    node: { type: "string" },
   });
   const root = resolve(v.root ?? "/");
   if (!existsSync(root)) throw new CliError("CLI_USAGE", `tskata ${command}: --root ${root} does not exist`);
@@ -46,6 +47,12 @@ export function parseInstallArgs(
       "CLI_USAGE",
       `tskata ${command}: --config-path must be an absolute path (on the target), got ${configPath}`,
     );
+  const node = v.node ?? process.execPath;
+  if (!isAbsolute(node))
+    throw new CliError(
+      "CLI_USAGE",
+      `tskata ${command}: --node must be an absolute path (on the target), got ${node}`,
+    );
   const neither = !v.containerd && !v.docker;
   return {
     dryRun: v["dry-run"] ?? false,
@@ -58,7 +65,7 @@ export function parseInstallArgs(
       configPath,
       binDir: "/usr/local/bin",
       packageDir,
-      node: process.execPath,
+      node,
     },
   };
 }
