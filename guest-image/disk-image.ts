@@ -9,10 +9,11 @@ async function treeBytes(dir: string): Promise<number> {
 }
 
 /**
- * Root images are padded to a multiple of this: a virtio-pmem device maps the file as guest
- * memory, and the guest maps device memory with struct pages (what DAX needs) in 2 MiB subsections.
+ * Root images are padded (sparse) to a multiple of this: a virtio-pmem device maps the file as
+ * guest memory, and hotplugged DIMMs placed after it must start on the guest's 128 MiB memory
+ * block boundary (shim/hypervisor/qemu/args/root-pmem.ts).
  */
-export const ROOT_IMAGE_ALIGN_BYTES = 2 * 1024 * 1024;
+export const ROOT_IMAGE_ALIGN_BYTES = 128 * 1024 * 1024;
 
 /** `bytes` rounded up to a multiple of ROOT_IMAGE_ALIGN_BYTES. */
 export function alignedImageBytes(bytes: number): number {

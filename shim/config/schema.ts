@@ -41,7 +41,7 @@ export const SCHEMA: Record<"hypervisor" | "agent" | "runtime" | "factory", Sect
     // Empty kernel = the guest image's kernel; image/initrd handled together in validate.ts.
     kernel: { kind: "path", default: "", check: "file" },
     image: { kind: "path", default: "", check: "file" },
-    root_image_device: { kind: "enum", default: "blk", values: ROOT_IMAGE_DEVICES },
+    root_image_device: { kind: "enum", default: "auto", values: ROOT_IMAGE_DEVICES },
     initrd: { kind: "path", default: "", check: "file" },
     kernel_params: { kind: "string", default: "" },
     shared_fs: { kind: "enum", default: "auto", values: SHARED_FS_SETTINGS },

@@ -8,8 +8,11 @@ export type AccelSetting = (typeof ACCEL_SETTINGS)[number];
 
 export const SHARED_FS_SETTINGS = ["virtio-fs", "virtio-9p", "auto"] as const;
 export type SharedFsSetting = (typeof SHARED_FS_SETTINGS)[number];
-/** How the read-only root image reaches the guest: virtio-pmem mapped with DAX, or virtio-blk. */
-export const ROOT_IMAGE_DEVICES = ["pmem", "blk"] as const;
+/**
+ * How the read-only root image reaches the guest: virtio-pmem mapped with DAX, virtio-blk, or
+ * auto (pmem when the image can be mapped and the machine has PCI, else blk).
+ */
+export const ROOT_IMAGE_DEVICES = ["pmem", "blk", "auto"] as const;
 export type RootImageDevice = (typeof ROOT_IMAGE_DEVICES)[number];
 
 export const AGENT_TRANSPORTS = ["vsock", "virtio-serial", "auto"] as const;

@@ -9,7 +9,7 @@ import { access, open, readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import { vhostVsockAvailability } from "../../agent-client/transport/vsock.js";
-import type { RootImageDevice, TskataConfig } from "../../config/types.js";
+import type { MachineType, RootImageDevice, TskataConfig } from "../../config/types.js";
 import { type AccelChoice, chooseAccel } from "../accel.js";
 import { HypervisorError } from "../errors.js";
 import type { SandboxPaths } from "../sandbox-resources.js";
@@ -47,7 +47,7 @@ export async function planVm(
   );
   const channel = await chooseChannel(config, paths, notes);
   const sharedFs = await chooseSharedFs(config, paths, notes);
-  const image = h.image ? await rootImage(h.image, h.rootImageDevice) : undefined;
+  const image = h.image ? await rootImage(h.image, h.rootImageDevice, h.machineType, notes) : undefined;
   const plan: VmPlan = {
     sandboxId,
     machineType: h.machineType,
@@ -147,22 +147,36 @@ export async function hostTscKhz(): Promise<number | undefined> {
 
 /**
  * How the root image is attached. "pmem" maps the file itself as guest memory: it must be raw and
- * its size a whole number of 2 MiB steps (the guest image build pads it); anything else is
- * refused naming hypervisor.root_image_device.
+ * its size a whole number of 128 MiB steps (the guest image build pads it), on a PCI machine;
+ * otherwise "pmem" is refused naming hypervisor.root_image_device, and "auto" takes virtio-blk
+ * with a note saying why.
  */
-export async function rootImage(path: string, device: RootImageDevice): Promise<VmPlan["image"]> {
+export async function rootImage(
+  path: string,
+  device: RootImageDevice,
+  machineType: MachineType = "q35",
+  notes: string[] = [],
+): Promise<VmPlan["image"]> {
   const format = await diskFormat(path);
   if (device === "blk") return { device, path, format };
-  const refuse = (why: string): HypervisorError =>
-    new HypervisorError("ROOT_IMAGE_UNSUITABLE", `hypervisor.root_image_device = "pmem": ${path} ${why}`);
-  if (format !== "raw") throw refuse(`is ${format}; pmem maps the file as memory and needs a raw image`);
   const { size } = await stat(path);
-  if (size === 0 || size % PMEM_ALIGN_BYTES !== 0) {
-    throw refuse(
-      `is ${size} bytes, not a multiple of ${PMEM_ALIGN_BYTES / 1048576} MiB (rebuild it with npm run build:guest, or pad it with truncate)`,
-    );
+  const unsuitable =
+    machineType === "microvm"
+      ? "needs a PCI machine (virtio-pmem-pci), not microvm"
+      : format !== "raw"
+        ? `is ${format}; pmem maps the file as memory and needs a raw image`
+        : size === 0 || size % PMEM_ALIGN_BYTES !== 0
+          ? `is ${size} bytes, not a multiple of ${PMEM_ALIGN_BYTES / 1048576} MiB (rebuild it with npm run build:guest, or pad it with truncate)`
+          : undefined;
+  if (unsuitable === undefined) return { device: "pmem", path, sizeBytes: size };
+  if (device === "auto") {
+    notes.push(`root image on virtio-blk: ${path} ${unsuitable}`);
+    return { device: "blk", path, format };
   }
-  return { device, path, sizeBytes: size };
+  throw new HypervisorError(
+    "ROOT_IMAGE_UNSUITABLE",
+    `hypervisor.root_image_device = "pmem": ${path} ${unsuitable}`,
+  );
 }
 
 /** qcow2 images start with "QFI\xfb"; anything else is attached raw. */

@@ -13,8 +13,8 @@ describe("guest init scripts", () => {
     expect(initramfsInit("ext4")).toContain('export TSKATA_UPTIME_INITRAMFS="$uptime"');
     expect(rootfsInit()).toContain('export TSKATA_UPTIME_ROOTFS_INIT="$uptime"');
   });
-  it("root images are padded to whole 2 MiB steps (virtio-pmem maps them as memory)", () => {
-    expect(alignedImageBytes(109813760)).toBe(111149056);
-    expect(alignedImageBytes(2097152)).toBe(2097152);
+  it("root images are padded to whole 128 MiB steps (virtio-pmem maps them as memory)", () => {
+    expect(alignedImageBytes(109813760)).toBe(134217728);
+    expect(alignedImageBytes(134217728)).toBe(134217728);
   });
 });

@@ -3,10 +3,14 @@ import { opts, type QemuArg } from "./qemu-arg.js";
 export const ROOT_PMEM_BACKEND_ID = "rootimg";
 
 /**
- * Alignment of the pmem region (and so of the image size): the guest maps device memory with
- * struct pages, which DAX needs, in 2 MiB subsections.
+ * The image size must be a whole number of these: the pmem region sits first in the machine's
+ * device-memory area and hotplugged DIMMs go right after it, and the x86 guest onlines memory in
+ * 128 MiB blocks, so a region of any other size would leave every later DIMM unusable.
  */
-export const PMEM_ALIGN_BYTES = 2 * 1024 * 1024;
+export const PMEM_ALIGN_BYTES = 128 * 1024 * 1024;
+
+/** Host mapping alignment of the image (the guest maps device memory in 2 MiB subsections). */
+const PMEM_MAP_ALIGN_BYTES = 2 * 1024 * 1024;
 
 /**
  * The guest image as a virtio-pmem device (the guest's /dev/pmem0): the image file mapped
@@ -28,7 +32,7 @@ export class RootPmemArg implements QemuArg {
         size: this.sizeBytes,
         share: "on",
         readonly: "on",
-        align: PMEM_ALIGN_BYTES,
+        align: PMEM_MAP_ALIGN_BYTES,
       }),
       "-device",
       opts("virtio-pmem-pci", { memdev: ROOT_PMEM_BACKEND_ID, id: "rootpmem" }),
@@ -36,7 +40,7 @@ export class RootPmemArg implements QemuArg {
   }
 }
 
-/** MiB of device-memory address space a pmem region of `sizeBytes` takes. */
+/** MiB of device-memory address space a pmem region of `sizeBytes` takes (whole 128 MiB steps). */
 export function pmemRegionMib(sizeBytes: number): number {
   return Math.ceil(sizeBytes / PMEM_ALIGN_BYTES) * (PMEM_ALIGN_BYTES / 1048576);
 }

@@ -137,12 +137,12 @@ describe("QEMU command line", () => {
 
 describe("root image as virtio-pmem (DAX)", () => {
   const pmem = (o: Partial<VmPlan> = {}) =>
-    plan({ image: { device: "pmem", path: "/g/root,fs.img", sizeBytes: 106 * 1048576 }, ...o });
+    plan({ image: { device: "pmem", path: "/g/root,fs.img", sizeBytes: 128 * 1048576 }, ...o });
   it("maps the image read-only and shared as virtio-pmem-pci, with no virtio-blk disk", () => {
     const line = renderCommandLine(pmem());
     const text = line.join(" ");
     expect(text).toContain(
-      "-object memory-backend-file,id=rootimg,mem-path=/g/root,,fs.img,size=111149056,share=on,readonly=on,align=2097152 -device virtio-pmem-pci,memdev=rootimg,id=rootpmem",
+      "-object memory-backend-file,id=rootimg,mem-path=/g/root,,fs.img,size=134217728,share=on,readonly=on,align=2097152 -device virtio-pmem-pci,memdev=rootimg,id=rootpmem",
     );
     expect(line).not.toContain("-drive");
     expect(text).not.toContain("virtio-blk");
@@ -155,13 +155,13 @@ describe("root image as virtio-pmem (DAX)", () => {
   });
   it("adds the pmem region to maxmem on top of the hotplug ceiling", () => {
     const grow = renderCommandLine(pmem({ memoryMib: 512, maxMemoryMib: 2048 }));
-    expect(grow[grow.indexOf("-m") + 1]).toBe("512M,slots=8,maxmem=2154M");
+    expect(grow[grow.indexOf("-m") + 1]).toBe("512M,slots=8,maxmem=2176M");
     const fixed = renderCommandLine(pmem({ memoryMib: 512, maxMemoryMib: 512 }));
-    expect(fixed[fixed.indexOf("-m") + 1]).toBe("512M,slots=8,maxmem=618M");
+    expect(fixed[fixed.indexOf("-m") + 1]).toBe("512M,slots=8,maxmem=640M");
   });
-  it("rounds a region up to whole 2 MiB steps", () => {
-    expect(pmemRegionMib(106 * 1048576)).toBe(106);
-    expect(pmemRegionMib(106 * 1048576 + 1)).toBe(108);
+  it("rounds a region up to whole 128 MiB steps (the guest's memory block)", () => {
+    expect(pmemRegionMib(128 * 1048576)).toBe(128);
+    expect(pmemRegionMib(128 * 1048576 + 1)).toBe(256);
   });
 });
 
