@@ -3,20 +3,20 @@
  * attaches the pod netns CNI configured (a tap per interface, tc redirects), boots the VM at the
  * pod's size inside that netns, connects to the agent, waits for Health.Check, sends
  * CreateSandbox, configures the guest's interfaces and routes as CNI gave them, and starts the
- * port-forward relay; any failure on the way undoes all of it before the error leaves. `stop` asks the agent to destroy the sandbox and power off, bounded by the VM's own
- * stop sequence. `coldBootProvider` is the SandboxProvider that boots a fresh VM per pod.
+ * port-forward relay; any failure on the way undoes all of it before the error leaves. Stopping
+ * ends the relay, stops the VM (vm-sandbox.ts) and then detaches the pod network. `coldBootProvider` is the SandboxProvider that boots a fresh VM per pod.
  */
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "pino";
 import { AgentClient } from "../agent-client/agent-client.js";
 import type { TskataConfig } from "../config/types.js";
-import type { VirtualMachine, VmExit } from "../hypervisor/hypervisor.js";
+import type { VirtualMachine } from "../hypervisor/hypervisor.js";
 import { QemuHypervisor } from "../hypervisor/qemu/qemu-hypervisor.js";
 import { attachPodNetwork, configureGuestNetwork, type PodNetwork, PortForwarder } from "../network/index.js";
 import { epochNowMs, type Timeline } from "../timeline/timeline.js";
-import type { PodSandbox, SandboxProvider } from "./provider.js";
+import type { SandboxProvider } from "./provider.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import type { VmSize } from "./sizing.js";
+import { createGuestSandbox, VmSandbox } from "./vm-sandbox.js";
 
 export interface SandboxOptions {
   spec: SandboxSpec;
@@ -51,45 +51,18 @@ export function standaloneSpec(id: string, hostname = id): SandboxSpec {
   };
 }
 
-export class Sandbox implements PodSandbox {
-  private currentSize: VmSize;
-
+export class Sandbox extends VmSandbox {
   private constructor(
-    readonly spec: SandboxSpec,
-    readonly vm: VirtualMachine,
-    readonly client: AgentClient,
+    spec: SandboxSpec,
+    vm: VirtualMachine,
+    client: AgentClient,
     readonly timings: SandboxTimings,
     size: VmSize,
-    private readonly log: Logger,
+    log: Logger,
     private readonly network: PodNetwork | undefined,
     private readonly forwarder: PortForwarder | undefined,
   ) {
-    this.currentSize = size;
-  }
-
-  get id(): string {
-    return this.spec.id;
-  }
-
-  get agent(): AgentClient["agent"] {
-    return this.client.agent;
-  }
-
-  get health(): AgentClient["health"] {
-    return this.client.health;
-  }
-
-  get sharedDir(): string {
-    return this.vm.sharedDir;
-  }
-
-  get size(): VmSize {
-    return { ...this.currentSize };
-  }
-
-  /** Resolves when the VM is gone, whatever the reason; never rejects. */
-  get exited(): Promise<VmExit> {
-    return this.vm.exited;
+    super(spec, vm, client, size, log);
   }
 
   static async start(opts: SandboxOptions): Promise<Sandbox> {
@@ -129,17 +102,8 @@ export class Sandbox implements PodSandbox {
       const agentReadyMs = performance.now() - t0;
       timeline?.markGuest(health.bootPhases, health.uptimeSeconds, epochNowMs());
       timeline?.mark("health");
-      await client.agent.createSandbox(
-        {
-          sandboxId: spec.id,
-          hostname: spec.hostname,
-          dnsServers: spec.dns.servers,
-          dnsSearch: spec.dns.searches,
-          hostTime: timestampFromMs(Date.now()),
-        },
-        // the agent's budget, not a fixed 30 s: a guest on a busy (TCG) host answers late
-        { timeoutMs: opts.agentTimeoutMs ?? 120_000 },
-      );
+      // the agent's budget, not a fixed 30 s: a guest on a busy (TCG) host answers late
+      await createGuestSandbox(client, spec, opts.agentTimeoutMs ?? 120_000);
       timeline?.mark("create-sandbox");
       if (network) {
         await configureGuestNetwork(client.agent, network, { log });
@@ -160,41 +124,16 @@ export class Sandbox implements PodSandbox {
     }
   }
 
-  /**
-   * Hotplugs memory and vCPUs up to `target` (the hypervisor refuses what exceeds its limits,
-   * changing nothing), then has the agent online them and waits until the guest sees them.
-   */
-  async resize(target: VmSize): Promise<VmSize> {
-    if (target.memoryMib <= this.currentSize.memoryMib && target.vcpus <= this.currentSize.vcpus)
-      return this.size;
-    const grown = await this.vm.resize(target);
-    this.currentSize = { memoryMib: grown.memoryMib, vcpus: grown.vcpus };
-    const seen = await this.client.agent.onlineResources(
-      { minVcpus: grown.vcpus, minMemoryMib: BigInt(grown.memoryMib), timeoutMs: 20_000 },
-      { timeoutMs: 30_000 },
-    );
-    this.log.info(
-      { size: grown, guestVcpus: seen.onlineVcpus, guestMemTotalKib: Number(seen.memTotalKib) },
-      "sandbox grown",
-    );
-    return this.size;
-  }
-
-  /** Destroys the sandbox in the guest, powers the VM off and releases everything. Idempotent. */
-  async stop(): Promise<VmExit> {
+  protected override async beforeVmStop(): Promise<void> {
     await this.forwarder
       ?.stop()
       .catch((err: unknown) => this.log.warn({ err }, "stopping port forwarding failed"));
-    const exit = await this.vm.stop({
-      requestPoweroff: async () => {
-        await this.client.agent.destroySandbox({ poweroff: true }, { timeoutMs: 10_000 });
-      },
-    });
-    this.client.close();
+  }
+
+  protected override async afterVmStop(): Promise<void> {
     await this.network
       ?.detach()
       .catch((err: unknown) => this.log.error({ err }, "detaching the pod network failed"));
-    return exit;
   }
 }
 

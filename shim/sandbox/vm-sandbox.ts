@@ -1,0 +1,109 @@
+/**
+ * What every PodSandbox on a VM has in common, however the VM came (booted for the pod, or
+ * adopted from the warm pool): the agent client, the VM's size and its growth by hotplug, the
+ * pod's CreateSandbox request and the stop sequence (the agent destroys the sandbox and powers
+ * off, bounded by the VM's own stop). Subclasses add what they hold beside the VM.
+ */
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { Logger } from "pino";
+import type { AgentClient } from "../agent-client/agent-client.js";
+import type { VirtualMachine, VmExit } from "../hypervisor/hypervisor.js";
+import type { PodSandbox } from "./provider.js";
+import type { SandboxSpec } from "./sandbox-spec.js";
+import type { VmSize } from "./sizing.js";
+
+/** The pod's CreateSandbox: hostname and DNS from its spec, the guest clock from the host's. */
+export async function createGuestSandbox(
+  client: AgentClient,
+  spec: SandboxSpec,
+  timeoutMs: number,
+): Promise<void> {
+  await client.agent.createSandbox(
+    {
+      sandboxId: spec.id,
+      hostname: spec.hostname,
+      dnsServers: spec.dns.servers,
+      dnsSearch: spec.dns.searches,
+      hostTime: timestampFromMs(Date.now()),
+    },
+    { timeoutMs },
+  );
+}
+
+export abstract class VmSandbox implements PodSandbox {
+  protected currentSize: VmSize;
+
+  protected constructor(
+    readonly spec: SandboxSpec,
+    readonly vm: VirtualMachine,
+    readonly client: AgentClient,
+    size: VmSize,
+    protected readonly log: Logger,
+  ) {
+    this.currentSize = { ...size };
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  get agent(): AgentClient["agent"] {
+    return this.client.agent;
+  }
+
+  get health(): AgentClient["health"] {
+    return this.client.health;
+  }
+
+  get sharedDir(): string {
+    return this.vm.sharedDir;
+  }
+
+  get size(): VmSize {
+    return { ...this.currentSize };
+  }
+
+  /** Resolves when the VM is gone, whatever the reason; never rejects. */
+  get exited(): Promise<VmExit> {
+    return this.vm.exited;
+  }
+
+  /**
+   * Hotplugs memory and vCPUs up to `target` (the hypervisor refuses what exceeds its limits,
+   * changing nothing), then has the agent online them and waits until the guest sees them.
+   */
+  async resize(target: VmSize): Promise<VmSize> {
+    if (target.memoryMib <= this.currentSize.memoryMib && target.vcpus <= this.currentSize.vcpus)
+      return this.size;
+    const grown = await this.vm.resize(target);
+    this.currentSize = { memoryMib: grown.memoryMib, vcpus: grown.vcpus };
+    const seen = await this.client.agent.onlineResources(
+      { minVcpus: grown.vcpus, minMemoryMib: BigInt(grown.memoryMib), timeoutMs: 20_000 },
+      { timeoutMs: 30_000 },
+    );
+    this.log.info(
+      { size: grown, guestVcpus: seen.onlineVcpus, guestMemTotalKib: Number(seen.memTotalKib) },
+      "sandbox grown",
+    );
+    return this.size;
+  }
+
+  /** Destroys the sandbox in the guest, powers the VM off and releases everything. Idempotent. */
+  async stop(): Promise<VmExit> {
+    await this.beforeVmStop();
+    const exit = await this.vm.stop({
+      requestPoweroff: async () => {
+        await this.client.agent.destroySandbox({ poweroff: true }, { timeoutMs: 10_000 });
+      },
+    });
+    this.client.close();
+    await this.afterVmStop();
+    return exit;
+  }
+
+  /** What must end while the guest still answers. */
+  protected async beforeVmStop(): Promise<void> {}
+
+  /** What can only be released once the VM is gone. */
+  protected async afterVmStop(): Promise<void> {}
+}
