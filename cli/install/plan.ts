@@ -47,6 +47,7 @@ function wrappers(opts: InstallOptions): Wrapper[] {
   return [
     { name: SHIM_NAME, script: "dist/shim/main.js" },
     { name: CLI_NAME, script: "dist/cli/main.js" },
+    { name: DOCKER_RUNTIME_BINARY, script: "dist/cli/runtime/main.js" },
   ].map((w) => ({
     path: onRoot(opts, join(opts.binDir, w.name)),
     script: join(opts.packageDir, w.script),
@@ -75,10 +76,7 @@ export function planInstall(opts: InstallOptions): Plan {
   if (opts.docker) {
     const runtime = join(opts.binDir, DOCKER_RUNTIME_BINARY);
     changes.push(...planDockerInstall(onRoot(opts, opts.dockerDaemonJson), runtime));
-    notes.push(
-      `warning: Docker's runtime "tskata" runs ${runtime}, a runc-compatible command line tskata does not ship yet: \`docker run --runtime tskata\` fails until it exists`,
-      "restart dockerd to load the runtime (systemctl restart docker)",
-    );
+    notes.push("restart dockerd to load the runtime (systemctl restart docker)");
   }
   return { changes, notes };
 }

@@ -32,11 +32,23 @@ const CREATE_FLAGS: FlagTable = {
 /** Each command: its flags and how many positional arguments it takes ([min, max]). */
 export const COMMANDS: Record<string, { flags: FlagTable; args: [number, number]; usage: string }> = {
   create: { flags: CREATE_FLAGS, args: [1, 1], usage: "create [command options] <container-id>" },
-  run: { flags: { ...CREATE_FLAGS, detach: { kind: "bool", aliases: ["d"] } }, args: [1, 1], usage: "run [command options] <container-id>" },
+  run: {
+    flags: { ...CREATE_FLAGS, detach: { kind: "bool", aliases: ["d"] } },
+    args: [1, 1],
+    usage: "run [command options] <container-id>",
+  },
   start: { flags: {}, args: [1, 1], usage: "start <container-id>" },
   state: { flags: {}, args: [1, 1], usage: "state <container-id>" },
-  kill: { flags: { all: { kind: "bool", aliases: ["a"] } }, args: [1, 2], usage: "kill [command options] <container-id> [signal]" },
-  delete: { flags: { force: { kind: "bool", aliases: ["f"] } }, args: [1, 1], usage: "delete [command options] <container-id>" },
+  kill: {
+    flags: { all: { kind: "bool", aliases: ["a"] } },
+    args: [1, 2],
+    usage: "kill [command options] <container-id> [signal]",
+  },
+  delete: {
+    flags: { force: { kind: "bool", aliases: ["f"] } },
+    args: [1, 1],
+    usage: "delete [command options] <container-id>",
+  },
   exec: {
     flags: {
       process: { kind: "string", aliases: ["p"] },
@@ -51,14 +63,19 @@ export const COMMANDS: Record<string, { flags: FlagTable; args: [number, number]
       cap: { kind: "list", aliases: ["c"] },
       "no-new-privs": { kind: "bool" },
       "process-label": { kind: "string" },
-      "apparmor": { kind: "string" },
+      apparmor: { kind: "string" },
       "preserve-fds": { kind: "int" },
       cgroup: { kind: "list" },
     },
     args: [1, Number.POSITIVE_INFINITY],
-    usage: "exec [command options] <container-id> <command> [command options]  || -p process.json <container-id>",
+    usage:
+      "exec [command options] <container-id> <command> [command options]  || -p process.json <container-id>",
   },
-  ps: { flags: { format: { kind: "string", aliases: ["f"] } }, args: [1, Number.POSITIVE_INFINITY], usage: "ps [command options] <container-id> [ps options]" },
+  ps: {
+    flags: { format: { kind: "string", aliases: ["f"] } },
+    args: [1, Number.POSITIVE_INFINITY],
+    usage: "ps [command options] <container-id> [ps options]",
+  },
   pause: { flags: {}, args: [1, 1], usage: "pause <container-id>" },
   resume: { flags: {}, args: [1, 1], usage: "resume <container-id>" },
   update: {
@@ -73,9 +90,21 @@ export const COMMANDS: Record<string, { flags: FlagTable; args: [number, number]
     args: [1, 1],
     usage: "update [command options] <container-id>",
   },
-  events: { flags: { stats: { kind: "bool" }, interval: { kind: "string" } }, args: [1, 1], usage: "events [command options] <container-id>" },
-  list: { flags: { format: { kind: "string", aliases: ["f"] }, quiet: { kind: "bool", aliases: ["q"] } }, args: [0, 0], usage: "list [command options]" },
-  spec: { flags: { bundle: { kind: "string", aliases: ["b"] }, rootless: { kind: "bool" } }, args: [0, 0], usage: "spec [command options]" },
+  events: {
+    flags: { stats: { kind: "bool" }, interval: { kind: "string" } },
+    args: [1, 1],
+    usage: "events [command options] <container-id>",
+  },
+  list: {
+    flags: { format: { kind: "string", aliases: ["f"] }, quiet: { kind: "bool", aliases: ["q"] } },
+    args: [0, 0],
+    usage: "list [command options]",
+  },
+  spec: {
+    flags: { bundle: { kind: "string", aliases: ["b"] }, rootless: { kind: "bool" } },
+    args: [0, 0],
+    usage: "spec [command options]",
+  },
   features: { flags: {}, args: [0, 0], usage: "features" },
 };
 
@@ -146,7 +175,12 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
   const c = parseFlags(rest, def.flags);
   const [min, max] = def.args;
   if (c.rest.length < min || c.rest.length > max) {
-    const want = min === max ? `exactly ${min}` : max === Number.POSITIVE_INFINITY ? `a minimum of ${min}` : `between ${min} and ${max}`;
+    const want =
+      min === max
+        ? `exactly ${min}`
+        : max === Number.POSITIVE_INFINITY
+          ? `a minimum of ${min}`
+          : `between ${min} and ${max}`;
     throw new RuntimeError(
       "RUNTIME_USAGE",
       `"${command}" requires ${want} argument(s)\nUsage: tskata-runtime ${def.usage}`,
@@ -162,10 +196,39 @@ export function checkId(id: string): void {
 }
 
 const SIGNALS: Record<string, number> = {
-  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, IOT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10,
-  SEGV: 11, USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19,
-  TSTP: 20, TTIN: 21, TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28,
-  IO: 29, POLL: 29, PWR: 30, SYS: 31,
+  HUP: 1,
+  INT: 2,
+  QUIT: 3,
+  ILL: 4,
+  TRAP: 5,
+  ABRT: 6,
+  IOT: 6,
+  BUS: 7,
+  FPE: 8,
+  KILL: 9,
+  USR1: 10,
+  SEGV: 11,
+  USR2: 12,
+  PIPE: 13,
+  ALRM: 14,
+  TERM: 15,
+  STKFLT: 16,
+  CHLD: 17,
+  CONT: 18,
+  STOP: 19,
+  TSTP: 20,
+  TTIN: 21,
+  TTOU: 22,
+  URG: 23,
+  XCPU: 24,
+  XFSZ: 25,
+  VTALRM: 26,
+  PROF: 27,
+  WINCH: 28,
+  IO: 29,
+  POLL: 29,
+  PWR: 30,
+  SYS: 31,
 };
 
 /** A signal by number, name (TERM) or SIG-name (SIGTERM), as `runc kill` takes it. */

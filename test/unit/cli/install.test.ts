@@ -19,7 +19,7 @@ let pkg: string;
 beforeAll(() => {
   base = mkdtempSync(join(tmpdir(), "tskata-install-"));
   pkg = join(base, "package");
-  for (const f of ["dist/shim/main.js", "dist/cli/main.js"]) {
+  for (const f of ["dist/shim/main.js", "dist/cli/main.js", "dist/cli/runtime/main.js"]) {
     mkdirSync(join(pkg, f, ".."), { recursive: true });
     writeFileSync(join(pkg, f), "// built\n");
   }
@@ -74,7 +74,7 @@ version = 2
   runtime_type = "io.containerd.runc.v2"`; // no final newline on purpose
 
 describe("tskata install / uninstall (containerd)", () => {
-  it("with no containerd config: creates it, changes nothing the second time, and uninstall removes it", () => {
+  it("with no containerd config: creates it (declaring containerd's default runc beside tskata), changes nothing the second time, and uninstall removes it", () => {
     const root = newRoot();
     const empty = snapshot(root);
     const first = run(install, root);
@@ -87,6 +87,13 @@ describe("tskata install / uninstall (containerd)", () => {
         runtimeType: "io.containerd.tskata.v2",
         table: 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes.tskata',
         configPath: "/etc/tskata/configuration.toml",
+      },
+      // naming any runtime drops containerd's built-in runc: the CRI plugin would not load
+      {
+        name: "runc",
+        runtimeType: "io.containerd.runc.v2",
+        table: 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc',
+        configPath: undefined,
       },
     ]);
     const shim = readFileSync(join(root, "usr/local/bin/containerd-shim-tskata-v2"), "utf8");
@@ -162,11 +169,14 @@ describe("tskata install / uninstall (containerd)", () => {
 describe("tskata install / uninstall (docker)", () => {
   const DAEMON = '{"log-driver":"json-file",  "runtimes": {"other": {"path": "/usr/bin/other"}}}';
 
-  it("adds the runtimes entry with a warning that tskata-runtime is needed; uninstall restores the bytes", () => {
+  it("adds the runtimes entry pointing at the tskata-runtime wrapper it installs; uninstall restores the bytes", () => {
     const root = newRoot({ "etc/docker/daemon.json": DAEMON });
     const before = snapshot(root);
     const out = run(install, root, ["--docker"]);
-    expect(out).toMatch(/warning: .*\/usr\/local\/bin\/tskata-runtime/);
+    expect(out).not.toMatch(/warning/);
+    const wrapper = readFileSync(join(root, "usr/local/bin/tskata-runtime"), "utf8");
+    expect(wrapper).toContain(join(pkg, "dist/cli/runtime/main.js"));
+    expect(statSync(join(root, "usr/local/bin/tskata-runtime")).mode & 0o111).toBe(0o111);
     const doc = JSON.parse(readFileSync(join(root, "etc/docker/daemon.json"), "utf8"));
     expect(doc.runtimes).toEqual({
       other: { path: "/usr/bin/other" },

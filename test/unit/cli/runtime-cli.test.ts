@@ -1,0 +1,166 @@
+/**
+ * `tskata-runtime`'s command line without a VM: runc's flag grammar, signal names, and the
+ * runc-style errors (message on stderr and in --log, exit status 1) for bad input, which change
+ * nothing under --root.
+ */
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { checkId, parseCommandLine, parseSignal } from "../../../cli/runtime/args.js";
+import { logLine } from "../../../cli/runtime/report-error.js";
+
+const MAIN = join(import.meta.dirname, "../../../cli/runtime/main.ts");
+const scratch = mkdtempSync(join(tmpdir(), "tskata-runtime-cli-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function runtime(args: string[]) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("tskata-runtime command line parsing", () => {
+  it("reads runc's global flags before the command and the command's flags before its id", () => {
+    const p = parseCommandLine([
+      "--root",
+      "/r",
+      "--log=/l.json",
+      "--log-format",
+      "json",
+      "--systemd-cgroup",
+      "create",
+      "--bundle",
+      "/b",
+      "--pid-file=/p",
+      "--no-pivot",
+      "--preserve-fds",
+      "2",
+      "c1",
+    ]);
+    expect(p.global).toEqual({ root: "/r", log: "/l.json", "log-format": "json", "systemd-cgroup": true });
+    expect(p.command).toBe("create");
+    expect(p.flags).toEqual({ bundle: "/b", "pid-file": "/p", "no-pivot": true, "preserve-fds": 2 });
+    expect(p.args).toEqual(["c1"]);
+  });
+
+  it("keeps an exec's command flags for the command (no reordering after the id)", () => {
+    const p = parseCommandLine(["exec", "-t", "--env", "A=1", "-e", "B=2", "c1", "sh", "-c", "echo hi"]);
+    expect(p.flags).toEqual({ tty: true, env: ["A=1", "B=2"] });
+    expect(p.args).toEqual(["c1", "sh", "-c", "echo hi"]);
+  });
+
+  it("refuses unknown commands, unknown flags and wrong argument counts with runc's texts", () => {
+    expect(() => parseCommandLine(["frobnicate"])).toThrow("No help topic for 'frobnicate'");
+    expect(() => parseCommandLine(["create", "--bogus", "c1"])).toThrow(
+      "flag provided but not defined: -bogus",
+    );
+    expect(() => parseCommandLine(["start"])).toThrow('"start" requires exactly 1 argument(s)');
+    expect(() => parseCommandLine(["create", "--bundle"])).toThrow("flag needs an argument: -bundle");
+  });
+
+  it("takes signals by number, name or SIG-name and refuses others", () => {
+    expect(parseSignal("9")).toBe(9);
+    expect(parseSignal("TERM")).toBe(15);
+    expect(parseSignal("SIGUSR1")).toBe(10);
+    expect(parseSignal("sigkill")).toBe(9);
+    expect(() => parseSignal("SIGBOGUS")).toThrow('unknown signal "SIGBOGUS"');
+    expect(() => parseSignal("99")).toThrow('unknown signal "99"');
+  });
+
+  it("accepts runc's container ids and refuses path-like ones", () => {
+    expect(() => checkId("abc_1.2-3")).not.toThrow();
+    expect(() => checkId("../x")).toThrow("invalid id format: ../x");
+  });
+
+  it("writes log entries in logrus text and json formats", () => {
+    const at = new Date("2026-01-02T03:04:05.000Z");
+    expect(logLine("json", "error", "boom", at)).toBe(
+      '{"level":"error","msg":"boom","time":"2026-01-02T03:04:05.000Z"}\n',
+    );
+    expect(logLine("text", "error", 'a "b"', at)).toBe(
+      'time="2026-01-02T03:04:05.000Z" level=error msg="a \\"b\\""\n',
+    );
+  });
+});
+
+describe("tskata-runtime errors (no VM)", () => {
+  const root = join(scratch, "root");
+  const rootEntries = () => (existsSync(root) ? readdirSync(root).sort() : []);
+
+  it("prints its version like runc", () => {
+    const r = runtime(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^tskata-runtime version \d+\.\d+\.\d+\nspec: 1\.0\.2\n$/);
+  });
+
+  it("fails an unknown command with status 1 and the message on stderr", () => {
+    const r = runtime(["frobnicate"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("No help topic for 'frobnicate'\n");
+  });
+
+  it("fails create with a missing bundle, leaving nothing under --root", () => {
+    const r = runtime(["--root", root, "create", "--bundle", join(scratch, "nope"), "c1"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`chdir ${join(scratch, "nope")}: no such file or directory`);
+    expect(rootEntries()).toEqual([]);
+  });
+
+  it("fails create with a malformed config.json, the error also in the json --log", () => {
+    const bundle = join(scratch, "bad-bundle");
+    mkdirSync(bundle);
+    writeFileSync(join(bundle, "config.json"), "{not json");
+    const log = join(scratch, "log.json");
+    const r = runtime(["--root", root, "--log", log, "--log-format", "json", "create", "-b", bundle, "c1"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`JSON specification file ${join(bundle, "config.json")}:`);
+    const entry = JSON.parse(readFileSync(log, "utf8").trim()) as { level: string; msg: string };
+    expect(entry.level).toBe("error");
+    expect(entry.msg).toContain("JSON specification file");
+    expect(rootEntries()).toEqual([]);
+  });
+
+  it("fails create with an id in use and leaves the existing container alone", () => {
+    const bundle = join(scratch, "good-bundle");
+    mkdirSync(bundle);
+    writeFileSync(
+      join(bundle, "config.json"),
+      JSON.stringify({ ociVersion: "1.0.2", process: { args: ["true"] } }),
+    );
+    mkdirSync(join(root, "taken"), { recursive: true });
+    writeFileSync(join(root, "taken", "marker"), "x");
+    const r = runtime(["--root", root, "create", "-b", bundle, "taken"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("container with id exists: taken\n");
+    expect(readdirSync(join(root, "taken"))).toEqual(["marker"]);
+  });
+
+  it("answers state and kill of an unknown container with runc's 'container does not exist'", () => {
+    for (const args of [
+      ["state", "ghost"],
+      ["kill", "ghost", "KILL"],
+      ["start", "ghost"],
+    ]) {
+      const r = runtime(["--root", root, ...args]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("container does not exist\n");
+    }
+  });
+
+  it("treats delete --force of an unknown container as done, as runc does", () => {
+    expect(runtime(["--root", root, "delete", "--force", "ghost"]).code).toBe(0);
+    expect(runtime(["--root", root, "delete", "ghost"]).code).toBe(1);
+  });
+});
