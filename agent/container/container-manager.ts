@@ -21,7 +21,6 @@ import { type Bundle, prepareBundle, type RootfsSource, removeBundle } from "./b
 import { Container } from "./container.js";
 import type { Crun } from "./crun.js";
 import { ContainerError } from "./errors.js";
-import { execFailure, noteBeforeExec } from "./exec-check.js";
 import { grantCapabilities } from "./privileged.js";
 import {
   createSandbox,
@@ -151,7 +150,6 @@ export class ContainerManager {
         req.id,
       ]);
       const container = new Container(req.id, b, process);
-      container.preExec = noteBeforeExec(pid, join(b.dir, "init.log"));
       this.containers.set(req.id, container);
       this.oom.track(req.id, container.cgroupDir);
       return pid;
@@ -217,9 +215,6 @@ export class ContainerManager {
     const c = this.get(id);
     c.require("start", ["created"]);
     await this.o.crun.run(["start", id], { logFile: join(c.bundle.dir, "start.log") });
-    const why = c.preExec ? await execFailure(c.init.pid, c.preExec, () => c.init.exited) : undefined;
-    if (why !== undefined)
-      throw new ContainerError("ERR_EXEC_FAILED", `container ${id}: its process could not start: ${why}`);
     c.transition(["created"], { kind: "running" });
     return c.init.pid;
   }

@@ -4,7 +4,6 @@ import { CGROUP_ROOT, containerCgroupPath } from "../cgroups/cgroup-fs.js";
 import type { SupervisedProcess } from "../process/supervised-process.js";
 import type { Bundle } from "./bundle.js";
 import { ContainerError } from "./errors.js";
-import type { PreExec } from "./exec-check.js";
 
 export type ContainerState =
   | { kind: "created" }
@@ -16,8 +15,6 @@ export type ContainerStateKind = ContainerState["kind"];
 export class Container {
   state: ContainerState = { kind: "created" };
   readonly execs = new Map<string, SupervisedProcess>();
-  /** The init as crun left it, waiting to exec the workload (see exec-check.ts). */
-  preExec: PreExec | undefined;
   readonly cgroupDir: string;
 
   constructor(

@@ -23,10 +23,16 @@ import type { ShimFlags } from "./flags.js";
 
 export const SHIM_VERSION = "tskata-shim 0.1.0";
 
-function shimLogger(flags: ShimFlags, sandboxId: string): Logger {
+export function shimLogger(flags: ShimFlags, sandboxId: string): Logger {
   const level = flags.debug ? "debug" : "info";
   const base = { id: flags.id, namespace: flags.namespace, sandbox: sandboxId };
-  if (existsSync("log")) return pino({ level, base }, openOutput("log"));
+  if (existsSync("log")) {
+    const out = openOutput("log");
+    // containerd stops reading the log FIFO once the shim's connection closes, while a shim that
+    // is shutting down still logs its teardown: EPIPE must not end it before the sandbox is gone.
+    out.on("error", () => out.destroy());
+    return pino({ level, base }, out);
+  }
   return pino({ level, base }, pino.destination(2));
 }
 

@@ -14,7 +14,7 @@ import type { Mount } from "../../protocol/generated/containerd/types/mount_pb.j
 import { checkedExitStatus, checkedPid } from "../agent-client/agent-replies.js";
 import type { TskataConfig } from "../config/types.js";
 import type { EventPublisher } from "../events/publisher.js";
-import { SandboxResources } from "../hypervisor/sandbox-resources.js";
+import { cleanupSandbox, SandboxResources } from "../hypervisor/sandbox-resources.js";
 import { deleted, type ExitInfo, paused, resumed, started } from "../process/state.js";
 import { mountRootfs, unmountRootfs } from "../rootfs/rootfs.js";
 import { ensureSharedMount } from "../rootfs/shared-mount.js";
@@ -91,6 +91,8 @@ export class TaskManager {
   private readonly containers = new Map<string, Container>();
   private sandbox: PodSandbox | undefined;
   private starting: Promise<PodSandbox> | undefined;
+  /** The state dir of the sandbox being booted: destroy() stops its recorded processes at once. */
+  private startingStateDir: string | undefined;
   /** The spec and configuration the running sandbox was started with. */
   private sandboxSpec: SandboxSpec | undefined;
   private config: TskataConfig | undefined;
@@ -443,6 +445,14 @@ export class TaskManager {
       }
     }
     try {
+      // A sandbox still booting (SIGTERM, or containerd's Shutdown after a cancelled Create): its
+      // recorded QEMU and virtiofsd are stopped now, not after the boot; the shim must not exit
+      // and leave them behind.
+      if (this.starting && this.startingStateDir)
+        await cleanupSandbox(this.startingStateDir, this.opts.sandboxId).catch((err: unknown) =>
+          this.opts.log.warn({ err }, "stopping the booting sandbox failed"),
+        );
+      await this.starting?.catch(() => undefined);
       await this.stopSandbox();
     } catch (err) {
       this.opts.log.error({ err }, "stopping the sandbox failed");
@@ -510,6 +520,7 @@ export class TaskManager {
     timeline.mark("config");
     const base = { memoryMib: config.hypervisor.memoryMib, vcpus: config.hypervisor.vcpus };
     const size = this.fit(`pod ${spec.id}`, podSize(base, spec.announced, [containerLimits(hostSpec)]), base);
+    this.startingStateDir = config.runtime.stateDir;
     this.starting = (async () => {
       // Mounts made under the sandboxes dir after a VM started must reach virtiofsd's namespace.
       ensureSharedMount(join(config.runtime.stateDir, "sandboxes"));
@@ -526,6 +537,7 @@ export class TaskManager {
       return sandbox;
     })().finally(() => {
       this.starting = undefined;
+      this.startingStateDir = undefined;
     });
     return this.starting;
   }

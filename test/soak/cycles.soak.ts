@@ -11,7 +11,7 @@ import { writeBusyboxRootfs } from "../../cli/demo/busybox-image.js";
 import { RUNTIME } from "../../cli/demo/tskata-containerd.js";
 import { packageRoot } from "../../shim/config/paths.js";
 import { shimSocketPath } from "../../shim/launch/socket-address.js";
-import { closeBench, type FaultBench, openBench } from "../faults/fault-matrix.js";
+import { closeBench, containerdPid, type FaultBench, openBench } from "../faults/fault-matrix.js";
 import { hostLinks, shimPid, untilClean } from "../faults/host-traces.js";
 
 const CYCLES = Number(process.env["TSKATA_SOAK_CYCLES"] ?? 100);
@@ -107,6 +107,19 @@ afterAll(async () => {
 
 describe("soak", () => {
   it(`${CYCLES} create/start/exec/delete cycles in one pod: no leak, shim and containerd RSS flat`, async () => {
+    try {
+      await cycles();
+    } finally {
+      // the pod goes whatever happened (a failed cycle must not leave a VM behind the test)
+      const ended = b.client.tasks.wait({ containerId: POD }, { timeoutMs: 30_000 }).catch(() => undefined);
+      await b.client.tasks.kill({ containerId: POD, signal: 9, all: true }).catch(() => undefined);
+      await ended;
+      await b.client.tasks.delete({ containerId: POD }).catch(() => undefined);
+      await b.ctrd.ctr(["containers", "rm", POD]).catch(() => undefined);
+    }
+  });
+
+  async function cycles(): Promise<void> {
     const tasks = b.client.tasks;
     await container(POD, POD);
     await tasks.create({ containerId: POD, options: b.options });
@@ -119,14 +132,16 @@ describe("soak", () => {
         cycle: i,
         shimRssKib: kib(shim, "VmRSS"),
         shimFds: fds(shim),
-        containerdRssKib: kib(b.ctrd.pid, "VmRSS"),
-        containerdFds: fds(b.ctrd.pid),
+        containerdRssKib: kib(containerdPid(b)!, "VmRSS"),
+        containerdFds: fds(containerdPid(b)!),
         ...hostCounts(),
         ms: Date.now(),
       });
+    await container("c0", POD);
     await cycle("c0"); // warm-up: code paths loaded, buffers grown
     sample(0);
     for (let i = 1; i <= CYCLES; i++) {
+      await container(`c${i}`, POD);
       await cycle(`c${i}`);
       if (i % 10 === 0) {
         (globalThis as { gc?: () => void }).gc?.();
@@ -170,17 +185,12 @@ describe("soak", () => {
     const mid = samples[Math.floor(samples.length / 2)]!;
     expect(last["shimRssKib"]! - mid["shimRssKib"]!).toBeLessThan(10 * 1024);
     expect(last["containerdRssKib"]! - mid["containerdRssKib"]!).toBeLessThan(10 * 1024);
-    const done = tasks.wait({ containerId: POD });
-    await tasks.kill({ containerId: POD, signal: 9, all: true });
-    await done;
-    await tasks.delete({ containerId: POD });
-    await b.ctrd.ctr(["containers", "rm", POD]);
-  });
+  }
 
   it(`${PARALLEL_PODS} pods at once: all start, exec and go, leaving nothing`, async () => {
     const ids = Array.from({ length: PARALLEL_PODS }, (_, i) => `par${i}`);
     const linksBefore = hostLinks();
-    const before = { containerdFds: fds(b.ctrd.pid), ...hostCounts() };
+    const before = { containerdFds: fds(containerdPid(b)!), ...hostCounts() };
     const t0 = Date.now();
     for (const id of ids) await container(id, null);
     const results = await Promise.allSettled(ids.map((id) => cycle(id)));
@@ -204,7 +214,7 @@ describe("soak", () => {
         ),
       )
     ).flatMap((c) => c.left);
-    const after = { containerdFds: fds(b.ctrd.pid), ...hostCounts() };
+    const after = { containerdFds: fds(containerdPid(b)!), ...hostCounts() };
     report["parallel"] = { pods: PARALLEL_PODS, seconds, failed, left, before, after };
     console.log(`parallel: ${PARALLEL_PODS} pods in ${seconds.toFixed(1)} s`, {
       failed,
