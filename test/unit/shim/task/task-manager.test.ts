@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SandboxError } from "../../../../shim/sandbox/errors.js";
 import type { OciSpec } from "../../../../shim/spec/guest-spec.js";
+import type { TaskManager } from "../../../../shim/task/task-manager.js";
 import { noIo, type TaskFixture, taskFixture } from "../../../support/task-fixture.js";
 
 const MIB = 1024 * 1024;
@@ -22,6 +23,17 @@ beforeAll(() => {
 });
 
 afterAll(() => fx.dispose());
+
+/** A plain container running `sleep 1000`, created and started. */
+async function startSleeper(tasks: TaskManager, id: string): Promise<void> {
+  const spec: OciSpec = {
+    ociVersion: "1.0.2",
+    process: { args: ["sleep", "1000"], cwd: "/", user: { uid: 0, gid: 0 } },
+    root: { path: "rootfs" },
+  };
+  await tasks.create({ id, bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined });
+  await tasks.start(id, "");
+}
 
 function podFiles(): { resolv: string; hosts: string; shm: string } {
   const dir = mkdtempSync(join(work, "podfiles-"));
@@ -306,13 +318,7 @@ describe("task manager: plain containers", () => {
 
   it("a process whose agent channel breaks is reported killed at the time it broke, not its start time", async () => {
     const { tasks, provider } = manager();
-    const spec: OciSpec = {
-      ociVersion: "1.0.2",
-      process: { args: ["sleep", "1000"], cwd: "/", user: { uid: 0, gid: 0 } },
-      root: { path: "rootfs" },
-    };
-    await tasks.create({ id: "c3", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined });
-    await tasks.start("c3", "");
+    await startSleeper(tasks, "c3");
     await new Promise((r) => setTimeout(r, 200));
     const brokeAt = Date.now();
     provider.started[0]!.dropAgent();
@@ -324,13 +330,7 @@ describe("task manager: plain containers", () => {
 
   it("a shim shutting down (SIGTERM) publishes no exit of its own: containerd reports the dead shim's tasks once", async () => {
     const { tasks, events } = manager();
-    const spec: OciSpec = {
-      ociVersion: "1.0.2",
-      process: { args: ["sleep", "1000"], cwd: "/", user: { uid: 0, gid: 0 } },
-      root: { path: "rootfs" },
-    };
-    await tasks.create({ id: "c4", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined });
-    await tasks.start("c4", "");
+    await startSleeper(tasks, "c4");
     const waited = tasks.wait("c4", "");
     await tasks.destroy();
     expect((await waited).status).toBe(137);
@@ -339,13 +339,7 @@ describe("task manager: plain containers", () => {
 
   it("reports every live process exited (137) when the VM dies under it", async () => {
     const { tasks, provider, events } = manager();
-    const spec: OciSpec = {
-      ociVersion: "1.0.2",
-      process: { args: ["sleep", "1000"], cwd: "/", user: { uid: 0, gid: 0 } },
-      root: { path: "rootfs" },
-    };
-    await tasks.create({ id: "c2", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined });
-    await tasks.start("c2", "");
+    await startSleeper(tasks, "c2");
     await new Promise((r) => setTimeout(r, 200));
     const killedAt = Date.now();
     provider.started[0]!.kill();
