@@ -1,7 +1,7 @@
 /**
  * Issue 8, item 6 at full size: six pods (six shims, six VMs under TCG on a 2-core host) started
- * at the same moment with `ctr run -d` all come up, and all go away without leftovers. The
- * default suite keeps a three-pod case (test/e2e/task-contract.test.ts); this one takes minutes.
+ * at the same moment with `ctr run -d` all come up, and all go away without leftovers (about
+ * 40 s here; test/e2e/task-contract.test.ts keeps a three-pod case beside the other items).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
