@@ -7,12 +7,16 @@ type AsyncFn = { async: (...args: unknown[]) => void };
 
 import { NativeError } from "./errors.js";
 import { check, errnoName, koffi, libc } from "./libc.js";
+import {
+  AF_UNIX,
+  msghdrType,
+  SCM_RIGHTS,
+  SOCK_CLOEXEC,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  sockaddrUn,
+} from "./unix-socket.js";
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SCM_RIGHTS = 1;
 const TIOCSWINSZ = 0x5414;
 const CONTROL_LEN = 64;
 
@@ -30,38 +34,19 @@ interface Bindings {
 let bindings: Bindings | undefined;
 function load(): Bindings {
   if (bindings) return bindings;
-  const k = koffi();
   const lib = libc();
-  k.struct("tskata_iovec", { iov_base: "void *", iov_len: "size_t" });
-  k.struct("tskata_msghdr", {
-    msg_name: "void *",
-    msg_namelen: "uint32_t",
-    msg_iov: "tskata_iovec *",
-    msg_iovlen: "size_t",
-    msg_control: "void *",
-    msg_controllen: "size_t",
-    msg_flags: "int",
-  });
+  const msghdr = msghdrType();
   bindings = {
     socket: lib.func("int socket(int, int, int)"),
     bind: lib.func("int bind(int, const void *addr, uint32_t len)"),
     listen: lib.func("int listen(int, int)"),
     accept4: lib.func("int accept4(int, void *addr, void *len, int flags)"),
-    recvmsg: lib.func("long recvmsg(int fd, tskata_msghdr *msg, int flags)"),
+    recvmsg: lib.func(`long recvmsg(int fd, ${msghdr} *msg, int flags)`),
     close: lib.func("int close(int)"),
     shutdown: lib.func("int shutdown(int, int)"),
     ioctlWinsize: lib.func("int ioctl(int fd, unsigned long request, const void *ws)"),
   };
   return bindings;
-}
-
-function sockaddrUn(path: string): Buffer {
-  const bytes = Buffer.from(path, "utf8");
-  if (bytes.length > 107) throw new RangeError(`console socket path too long: ${path}`);
-  const addr = Buffer.alloc(110);
-  addr.writeUInt16LE(AF_UNIX, 0);
-  bytes.copy(addr, 2);
-  return addr;
 }
 
 function callAsync(f: AsyncFn, ...args: unknown[]): Promise<number> {

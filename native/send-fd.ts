@@ -3,13 +3,17 @@
  * one fd (a pty master) as SCM_RIGHTS, as runc does for its container's terminal. Plus raw mode
  * (cfmakeraw) for a pty whose line discipline is the guest's, not this host's.
  */
-import { check, koffi, libc } from "./libc.js";
+import { check, libc } from "./libc.js";
+import {
+  AF_UNIX,
+  msghdrType,
+  SCM_RIGHTS,
+  SOCK_CLOEXEC,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  sockaddrUn,
+} from "./unix-socket.js";
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SCM_RIGHTS = 1;
 const TCSANOW = 0;
 /** sizeof(struct termios) on x86_64 glibc. */
 const TERMIOS_SIZE = 60;
@@ -27,37 +31,18 @@ interface Bindings {
 let bindings: Bindings | undefined;
 function load(): Bindings {
   if (bindings) return bindings;
-  const k = koffi();
   const lib = libc();
-  k.struct("tskata_send_iovec", { iov_base: "void *", iov_len: "size_t" });
-  k.struct("tskata_send_msghdr", {
-    msg_name: "void *",
-    msg_namelen: "uint32_t",
-    msg_iov: "tskata_send_iovec *",
-    msg_iovlen: "size_t",
-    msg_control: "void *",
-    msg_controllen: "size_t",
-    msg_flags: "int",
-  });
+  const msghdr = msghdrType();
   bindings = {
     socket: lib.func("int socket(int, int, int)"),
     connect: lib.func("int connect(int, const void *addr, uint32_t len)"),
-    sendmsg: lib.func("long sendmsg(int fd, const tskata_send_msghdr *msg, int flags)"),
+    sendmsg: lib.func(`long sendmsg(int fd, const ${msghdr} *msg, int flags)`),
     close: lib.func("int close(int)"),
     tcgetattr: lib.func("int tcgetattr(int fd, _Out_ uint8_t *termios)"),
     tcsetattr: lib.func("int tcsetattr(int fd, int when, const uint8_t *termios)"),
     cfmakeraw: lib.func("void cfmakeraw(_Inout_ uint8_t *termios)"),
   };
   return bindings;
-}
-
-function sockaddrUn(path: string): Buffer {
-  const bytes = Buffer.from(path, "utf8");
-  if (bytes.length > 107) throw new RangeError(`console socket path too long: ${path}`);
-  const addr = Buffer.alloc(110);
-  addr.writeUInt16LE(AF_UNIX, 0);
-  bytes.copy(addr, 2);
-  return addr;
 }
 
 /** Connects to the unix socket at `path` and sends `fd` with `name` as the message (runc sends the pty's path). */
