@@ -13,11 +13,11 @@ import { UmountFlags, umount } from "../../native/mount.js";
 import { DeleteResponseSchema } from "../../protocol/generated/containerd/task/v2/shim_pb.js";
 import { loadConfig } from "../config/load.js";
 import { cleanupSandbox, mountsBelow, sandboxPaths } from "../hypervisor/sandbox-resources.js";
+import { socketAnswers } from "../io/socket-answers.js";
 import { bundleGroupId } from "./bundle-group.js";
 import { readBundleRecord } from "./bundle-record.js";
 import type { ShimFlags } from "./flags.js";
 import { shimSocketPath } from "./socket-address.js";
-import { socketAnswers } from "./start.js";
 
 export async function deleteShim(flags: ShimFlags, warn: (msg: string) => void): Promise<Uint8Array> {
   const bundle = flags.bundle || process.cwd();

@@ -12,11 +12,11 @@
  */
 import { spawn } from "node:child_process";
 import { fstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { loadConfig } from "../config/load.js";
+import { socketAnswers } from "../io/socket-answers.js";
 import { parseRuntimeOptions, type RuntimeOptions } from "../task/runtime-options.js";
 import { bundleGroupId } from "./bundle-group.js";
 import type { ShimFlags } from "./flags.js";
@@ -28,17 +28,6 @@ import { SOCKET_ROOT, shimSocketPath, socketAddress } from "./socket-address.js"
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 /** A daemon that used no CPU for this long while not serving is stalled. */
 export const STALL_MS = 15_000;
-
-export function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 /** The runtime options containerd wrote on stdin (nothing when stdin is not a pipe or file). */
 export function runtimeOptionsFromStdin(fd = 0): RuntimeOptions {

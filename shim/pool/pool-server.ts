@@ -3,12 +3,12 @@
  * that died is replaced; one that still answers is refused (POOL_SOCKET_IN_USE).
  */
 import { mkdirSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { dirname } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { Pool } from "../../protocol/generated/tskata/pool/v1/pool_pb.js";
 import { addGrpcService, GrpcStatusError } from "../../protocol/grpc/server.js";
 import { Code } from "../../protocol/ttrpc/codes.js";
+import { socketAnswers } from "../io/socket-answers.js";
 import { PoolError } from "./errors.js";
 import { pssKiB } from "./process-memory.js";
 import type { WarmPool } from "./warm-pool.js";
@@ -30,7 +30,7 @@ function mapped<T>(run: () => Promise<T>): Promise<T> {
 
 export async function servePoolApi(pool: WarmPool, socketPath: string): Promise<grpc.Server> {
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o711 });
-  if (await answers(socketPath)) {
+  if (await socketAnswers(socketPath)) {
     throw new PoolError("POOL_SOCKET_IN_USE", `another pool serves ${socketPath}`);
   }
   rmSync(socketPath, { force: true });
@@ -70,16 +70,4 @@ export async function servePoolApi(pool: WarmPool, socketPath: string): Promise<
     ),
   );
   return server;
-}
-
-/** True when something accepts connections on the unix socket. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
 }
