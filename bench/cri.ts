@@ -14,13 +14,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type {
-  ContainerConfigSchema,
-  PodSandboxConfigSchema,
-} from "../protocol/generated/cri/runtime/v1/api_pb.js";
-import { ContainerState, NamespaceMode } from "../protocol/generated/cri/runtime/v1/api_pb.js";
+import { ContainerState } from "../protocol/generated/cri/runtime/v1/api_pb.js";
 import { BUSYBOX_IMAGE, type CriContainerd, startCriContainerd } from "../test/support/cri/cri-containerd.js";
+import { type ContainerInit, kubeletPodConfig, type SandboxInit } from "../test/support/cri/pod-ops.js";
 import { STATE_DIR } from "../test/support/leftovers.js";
 import { median } from "./peers/boot-floor.js";
 import {
@@ -32,8 +28,6 @@ import {
   qemuAccel,
 } from "./peers/pod-processes.js";
 
-type SandboxInit = MessageInitShape<typeof PodSandboxConfigSchema>;
-type ContainerInit = MessageInitShape<typeof ContainerConfigSchema>;
 type Handler = "runc" | "tskata";
 
 function intEnv(name: string, fallback: number, min: number): number {
@@ -83,20 +77,7 @@ class PodBench {
   constructor(private readonly h: CriContainerd) {}
 
   private podConfig(name: string): SandboxInit {
-    return {
-      metadata: { name, namespace: "bench", uid: `uid-${name}`, attempt: 0 },
-      hostname: name,
-      logDirectory: join(this.h.scratch, "pods", name),
-      linux: {
-        securityContext: {
-          namespaceOptions: {
-            network: NamespaceMode.POD,
-            pid: NamespaceMode.CONTAINER,
-            ipc: NamespaceMode.POD,
-          },
-        },
-      },
-    } as SandboxInit;
+    return kubeletPodConfig(name, this.h.scratch, "bench");
   }
 
   /** RunPodSandbox, CreateContainer + StartContainer of `sleep 1000`, until ContainerStatus RUNNING. */

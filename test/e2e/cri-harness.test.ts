@@ -6,25 +6,25 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PodSandboxConfigSchema } from "../../protocol/generated/cri/runtime/v1/api_pb.js";
-import { NamespaceMode, Protocol } from "../../protocol/generated/cri/runtime/v1/api_pb.js";
+import { Protocol } from "../../protocol/generated/cri/runtime/v1/api_pb.js";
 import { Code } from "../../protocol/ttrpc/codes.js";
 import { GrpcCallError } from "../support/cri/cri-client.js";
 import {
-  BUSYBOX_IMAGE,
   type CriContainerd,
   criLeftovers,
   networkMarks,
   startCriContainerd,
 } from "../support/cri/cri-containerd.js";
 import { firewallRulesMentioning } from "../support/cri/host-firewall.js";
+import { kubeletPodConfig, podOps, type SandboxInit } from "../support/cri/pod-ops.js";
 import { portForwardExchange } from "../support/cri/port-forward.js";
 
 let h: CriContainerd;
 const hostPort = 20_000 + Math.floor(Math.random() * 10_000);
 let stopped = false;
+const { startContainer } = podOps(() => h.cri);
+
 beforeAll(async () => {
   h = await startCriContainerd();
 }, 60_000);
@@ -32,43 +32,15 @@ afterAll(async () => {
   if (h && !stopped) await h.stop();
 });
 
-type SandboxInit = MessageInitShape<typeof PodSandboxConfigSchema>;
-
 /** `hostPort`: also publish container port 80 on the host's 127.0.0.1 (portmap: iptables DNAT). */
 function podConfig(name: string, hostPort = 0): SandboxInit {
   return {
-    metadata: { name, namespace: "default", uid: `uid-${name}`, attempt: 0 },
-    hostname: name,
-    logDirectory: join(h.scratch, "pods", name),
+    ...kubeletPodConfig(name, h.scratch),
     dnsConfig: { servers: ["10.223.0.53"], searches: ["svc.example"], options: ["ndots:2"] },
     portMappings: [
       { protocol: Protocol.TCP, containerPort: 80, ...(hostPort ? { hostPort, hostIp: "127.0.0.1" } : {}) },
     ],
-    linux: {
-      securityContext: {
-        namespaceOptions: {
-          network: NamespaceMode.POD,
-          pid: NamespaceMode.CONTAINER,
-          ipc: NamespaceMode.POD,
-        },
-      },
-    },
-  };
-}
-
-async function startContainer(podId: string, sandboxConfig: SandboxInit, name: string, script: string) {
-  const { containerId } = await h.cri.runtime.createContainer({
-    podSandboxId: podId,
-    config: {
-      metadata: { name },
-      image: { image: BUSYBOX_IMAGE },
-      command: ["sh", "-c", script],
-      logPath: `${name}/0.log`,
-    },
-    sandboxConfig,
-  });
-  await h.cri.runtime.startContainer({ containerId });
-  return containerId;
+  } as SandboxInit;
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined, withinMs = 5000): Promise<T> {

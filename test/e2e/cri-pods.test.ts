@@ -15,7 +15,7 @@ import {
   processesMentioning,
   startCriContainerd,
 } from "../support/cri/cri-containerd.js";
-import { podOps, type SandboxInit, until } from "../support/cri/pod-ops.js";
+import { kubeletPodConfig, podOps, type SandboxInit, until } from "../support/cri/pod-ops.js";
 import { portForwardExchange } from "../support/cri/port-forward.js";
 import { leftovers, STATE_DIR } from "../support/leftovers.js";
 
@@ -42,20 +42,9 @@ afterAll(async () => {
 
 function podConfig(name: string, extra: Partial<SandboxInit> = {}): SandboxInit {
   return {
-    metadata: { name, namespace: "default", uid: `uid-${name}`, attempt: 0 },
-    hostname: name,
-    logDirectory: join(h.scratch, "pods", name),
+    ...kubeletPodConfig(name, h.scratch),
     dnsConfig: { servers: ["10.223.0.53"], searches: ["svc.example"], options: ["ndots:2"] },
     portMappings: [{ protocol: Protocol.TCP, containerPort: 80 }],
-    linux: {
-      securityContext: {
-        namespaceOptions: {
-          network: NamespaceMode.POD,
-          pid: NamespaceMode.CONTAINER,
-          ipc: NamespaceMode.POD,
-        },
-      },
-    },
     ...extra,
   } as SandboxInit;
 }

@@ -3,10 +3,12 @@
  * started) from a script, ExecSync of a shell line, statuses, the pod IP, and a poll helper. Bound
  * to a harness through a getter, since suites create theirs in beforeAll.
  */
+import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type {
-  ContainerConfigSchema,
-  PodSandboxConfigSchema,
+import {
+  type ContainerConfigSchema,
+  NamespaceMode,
+  type PodSandboxConfigSchema,
 } from "../../../protocol/generated/cri/runtime/v1/api_pb.js";
 import type { CriClient } from "./cri-client.js";
 import { BUSYBOX_IMAGE } from "./cri-containerd.js";
@@ -18,6 +20,27 @@ export interface ExecResult {
   out: string;
   err: string;
   code: number;
+}
+
+/**
+ * A pod as the kubelet describes one by default: metadata, hostname, a log directory under
+ * `scratch`, the pod's network and IPC namespaces and a pid namespace per container.
+ */
+export function kubeletPodConfig(name: string, scratch: string, namespace = "default"): SandboxInit {
+  return {
+    metadata: { name, namespace, uid: `uid-${name}`, attempt: 0 },
+    hostname: name,
+    logDirectory: join(scratch, "pods", name),
+    linux: {
+      securityContext: {
+        namespaceOptions: {
+          network: NamespaceMode.POD,
+          pid: NamespaceMode.CONTAINER,
+          ipc: NamespaceMode.POD,
+        },
+      },
+    },
+  };
 }
 
 /** Polls `probe` every 250 ms until it gives a value (a throw counts as none), within `withinMs`. */
