@@ -22,6 +22,7 @@ import { powerOff } from "./init/poweroff.js";
 import { createLogger, flushLogsSync, type Logger } from "./logger.js";
 import { createHealthService } from "./rpc/health-service.js";
 import { registerAgent } from "./rpc/register-agent.js";
+import { compileValidators } from "./spec/validate.js";
 import { AGENT_VERSION } from "./version.js";
 
 let noInit = false;
@@ -146,5 +147,7 @@ function start(): void {
 
 // The guest image runs the agent from a V8 startup snapshot taken at build time (module
 // evaluation done ahead of time); run from source or a plain bundle, it starts at once.
-if (v8.startupSnapshot?.isBuildingSnapshot()) v8.startupSnapshot.setDeserializeMainFunction(start);
-else start();
+if (v8.startupSnapshot?.isBuildingSnapshot()) {
+  compileValidators();
+  v8.startupSnapshot.setDeserializeMainFunction(start);
+} else start();
