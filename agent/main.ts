@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import v8 from "node:v8";
+import { sync } from "../native/system.js";
 import { Health } from "../protocol/generated/tskata/agent/v1/health_pb.js";
 import { Server } from "../protocol/ttrpc/server.js";
 import { registerService } from "../protocol/ttrpc/service.js";
@@ -84,8 +85,12 @@ async function main(): Promise<void> {
       setClock: (ns) => {
         if (!noInit) setClock(ns);
       },
-      // reply first: the response is written before the timer fires
-      destroy: (poweroff) => setTimeout(() => shutdown(log, "DestroySandbox", poweroff), 100),
+      // Written-back data is on the host before the reply (the host may quit QEMU on it); the
+      // poweroff itself waits until the response is out.
+      destroy: (poweroff) => {
+        if (!noInit) sync();
+        setTimeout(() => shutdown(log, "DestroySandbox", poweroff), 100);
+      },
     },
   );
 

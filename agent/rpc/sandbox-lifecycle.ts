@@ -12,7 +12,10 @@ export const AGENT_SERVICE = "tskata.agent.v1.Agent";
 export interface LifecycleHooks {
   /** Sets the guest clock (ns since the epoch). */
   setClock(epochNs: bigint): void;
-  /** Tears the sandbox down; with poweroff, powers the VM off after the reply has gone out. */
+  /**
+   * Tears the sandbox down: the guest's filesystems are synced before it returns (so the host
+   * may quit the VM once it has the reply); with poweroff, powers the VM off after the reply.
+   */
   destroy(poweroff: boolean): void;
 }
 

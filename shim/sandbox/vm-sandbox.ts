@@ -95,6 +95,7 @@ export abstract class VmSandbox implements PodSandbox {
       requestPoweroff: async () => {
         await this.client.agent.destroySandbox({ poweroff: true }, { timeoutMs: 10_000 });
       },
+      quitAfterRequest: true,
     });
     this.client.close();
     await this.afterVmStop();

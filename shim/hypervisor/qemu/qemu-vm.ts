@@ -9,6 +9,7 @@ import { open } from "node:fs/promises";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { AgentTransport, ConnectOptions } from "../../agent-client/transport/transport.js";
+import type { MachineType } from "../../config/types.js";
 import { ConsoleFollower } from "../console-follower.js";
 import { VmDeadError } from "../errors.js";
 import type {
@@ -16,12 +17,14 @@ import type {
   StopOptions,
   VirtualMachine,
   VmExit,
+  VmNetworkRequest,
   VmResources,
   VmState,
 } from "../hypervisor.js";
 import type { SandboxResources } from "../sandbox-resources.js";
 import type { ChildExit, Virtiofsd } from "../virtiofsd.js";
 import { grow, planGrowth, type VmSizing } from "./hotplug.js";
+import { plugNics } from "./nic-hotplug.js";
 import { hostMemAvailableMib } from "./plan.js";
 import type { QmpClient, QmpEvent } from "./qmp.js";
 
@@ -151,6 +154,34 @@ export class QemuVm implements VirtualMachine {
     return this.size;
   }
 
+  /**
+   * Plugs the pod network's NICs into the running VM (nic-hotplug.ts): the netns and taps are
+   * recorded first, so that the VM's teardown (or crash cleanup) removes them whatever happens.
+   * Needs a QMP connection opened with fdPassing (adopt-vm.ts). All or nothing.
+   */
+  async plugNetwork(network: VmNetworkRequest, machineType: MachineType): Promise<void> {
+    if (this.current.kind !== "running") throw this.deadError();
+    await this.parts.resources.setNetwork({
+      netnsPath: network.netnsPath,
+      tapNames: network.nics.map((n) => n.tapName),
+    });
+    const started = performance.now();
+    try {
+      await plugNics(this.sandboxId, this.parts.qmp, machineType, network);
+    } catch (err) {
+      if (this.dead.signal.aborted || this.parts.qmp.closed) throw this.deadError();
+      throw err;
+    }
+    this.parts.log.info(
+      {
+        sandboxId: this.sandboxId,
+        nics: network.nics.map((n) => n.mac),
+        ms: Math.round(performance.now() - started),
+      },
+      "NICs hotplugged",
+    );
+  }
+
   stop(opts: StopOptions = {}): Promise<VmExit> {
     if (this.relinquished) return Promise.reject(this.deadError());
     if (this.current.kind === "dead" || this.current.kind === "stopped") {
@@ -174,9 +205,20 @@ export class QemuVm implements VirtualMachine {
     // does not answer) must not hold the stop.
     const request = Promise.resolve()
       .then(opts.requestPoweroff ?? (() => qmp.systemPowerdown()))
-      .catch((err: unknown) => log.warn({ err }, "graceful poweroff request failed"));
-    await within(request, timeoutMs);
-    let exit = await within(childExited, Math.max(0, timeoutMs - (performance.now() - started)));
+      .then(
+        () => true,
+        (err: unknown) => {
+          log.warn({ err }, "graceful poweroff request failed");
+          return false;
+        },
+      );
+    const answered = (await within(request, timeoutMs)) === true;
+    let exit: ChildExit | undefined;
+    if (answered && opts.quitAfterRequest) {
+      method = "QMP quit once the guest answered the poweroff request";
+      await within(qmp.quit(), 1000).catch(() => undefined);
+      exit = await within(childExited, 2000);
+    } else exit = await within(childExited, Math.max(0, timeoutMs - (performance.now() - started)));
     if (!exit) {
       method = `QMP quit after ${timeoutMs} ms without guest poweroff`;
       await within(qmp.quit(), 1000).catch(() => undefined);
