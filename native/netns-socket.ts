@@ -65,17 +65,19 @@ function ipv6Bytes(address: string): Buffer {
   return b;
 }
 
-/** Creates a socket() inside the network namespace at `netnsPath` (a bind-mounted netns file). */
-export function socketInNetns(netnsPath: string, family: 4 | 6): number {
+/**
+ * Runs `fn` with the calling thread inside the network namespace at `netnsPath` (a bind-mounted
+ * netns file), then returns the thread to its own namespace before anything else runs. Only what
+ * `fn` creates there (a socket, an open /dev/net/tun) keeps the namespace.
+ */
+export function onThreadInNetns<T>(netnsPath: string, fn: () => T): T {
   const target = openSync(netnsPath, "r");
   try {
     const own = openSync("/proc/thread-self/ns/net", "r");
     try {
       check(setnsFn()(target, CLONE_NEWNET), "setns", netnsPath);
-      let fd = -1;
       try {
-        fd = socketFn()(family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        return check(fd, "socket", `in ${netnsPath}`);
+        return fn();
       } finally {
         // a thread left in the wrong namespace would move every later socket: this must not fail
         check(setnsFn()(own, CLONE_NEWNET), "setns", "back to this thread's network namespace");
@@ -86,6 +88,17 @@ export function socketInNetns(netnsPath: string, family: 4 | 6): number {
   } finally {
     closeSync(target);
   }
+}
+
+/** Creates a socket() inside the network namespace at `netnsPath` (a bind-mounted netns file). */
+export function socketInNetns(netnsPath: string, family: 4 | 6): number {
+  return onThreadInNetns(netnsPath, () =>
+    check(
+      socketFn()(family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0),
+      "socket",
+      `in ${netnsPath}`,
+    ),
+  );
 }
 
 function familyOf(address: string): 4 | 6 {

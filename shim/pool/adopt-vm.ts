@@ -59,7 +59,8 @@ export async function adoptPooledVm(
     if (!resources) throw new Error(`no resources record in ${paths.dir}`);
     await resources.claim();
     if (!(await isAlive(d.qemu))) throw new Error(`QEMU pid ${d.qemu.pid} is gone`);
-    qmp = await QmpClient.connect(paths.qmpSocket, { timeoutMs: 5000 });
+    // fdPassing: a pod's NICs are plugged in over this connection (tap fds as SCM_RIGHTS)
+    qmp = await QmpClient.connect(paths.qmpSocket, { timeoutMs: 5000, fdPassing: true });
     const status = await qmp.queryStatus();
     if (!status.running) throw new Error(`QEMU reports the VM ${status.status}`);
     const transport: AgentTransport =

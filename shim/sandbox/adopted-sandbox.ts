@@ -1,12 +1,15 @@
 /**
  * A pod's sandbox on a VM adopted from the warm pool: the VM booted in the pool (no boot phase
  * here), so starting it is connecting to its agent, checking Health, sending the pod's
- * CreateSandbox (hostname, DNS) and growing it to the pod's size by hotplug. Stopping and
- * resizing are every VM sandbox's (vm-sandbox.ts).
+ * CreateSandbox (hostname, DNS), configuring the pod network in the guest when the pod has one
+ * (its NICs were hotplugged by the provider: pool-provider.ts), starting the port-forward relay
+ * and growing it to the pod's size by hotplug. Stopping ends the relay, stops the VM
+ * (vm-sandbox.ts) and then detaches the pod network, as for a cold sandbox.
  */
 import type { Logger } from "pino";
 import { AgentClient } from "../agent-client/agent-client.js";
 import type { QemuVm } from "../hypervisor/qemu/qemu-vm.js";
+import { configureGuestNetwork, type PodNetwork, PortForwarder } from "../network/index.js";
 import type { Timeline } from "../timeline/timeline.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import type { VmSize } from "./sizing.js";
@@ -21,7 +24,12 @@ export interface AdoptedSandboxOptions {
   poolVmId: string;
   dialTimeoutMs: number;
   log: Logger;
-  /** Phases marked as they end: health, create-sandbox (no boot phase: the VM booted in the pool). */
+  /** The pod network, its NICs already plugged into the VM; absent: the pod has none. */
+  network?: PodNetwork;
+  /**
+   * Phases marked as they end: health, create-sandbox, guest-network, port-forward (no boot
+   * phase: the VM booted in the pool).
+   */
   timeline?: Timeline;
 }
 
@@ -33,27 +41,56 @@ export class AdoptedSandbox extends VmSandbox {
     readonly poolVmId: string,
     size: VmSize,
     log: Logger,
+    private readonly network: PodNetwork | undefined,
+    private readonly forwarder: PortForwarder | undefined,
   ) {
     super(spec, vm, client, size, log);
   }
 
-  /** Agent, CreateSandbox, sizing; on failure the VM is stopped before the error leaves. */
+  /**
+   * Agent, CreateSandbox, guest network, port forwarding, sizing; on failure the VM is stopped
+   * and the pod network detached before the error leaves.
+   */
   static async start(opts: AdoptedSandboxOptions): Promise<AdoptedSandbox> {
-    const { spec, vm, log } = opts;
+    const { spec, vm, log, network } = opts;
     let client: AgentClient | undefined;
+    let forwarder: PortForwarder | undefined;
     try {
       client = new AgentClient(await vm.agent.connect({ timeoutMs: opts.dialTimeoutMs }));
       await client.waitReady(10_000);
       opts.timeline?.mark("health");
       await createGuestSandbox(client, spec, 30_000);
       opts.timeline?.mark("create-sandbox");
-      const sandbox = new AdoptedSandbox(spec, vm, client, opts.poolVmId, vm.size, log);
+      if (network) {
+        // UpdateInterface waits (bounded) for the hotplugged NIC's MAC to appear in the guest
+        await configureGuestNetwork(client.agent, network, { log });
+        opts.timeline?.mark("guest-network");
+        forwarder = await PortForwarder.start({ netnsPath: network.netnsPath, agent: client.agent, log });
+        opts.timeline?.mark("port-forward");
+      }
+      const sandbox = new AdoptedSandbox(spec, vm, client, opts.poolVmId, vm.size, log, network, forwarder);
       await sandbox.resize(opts.size);
       return sandbox;
     } catch (err) {
+      await forwarder?.stop().catch(() => undefined);
       client?.close();
       await vm.stop({ timeoutMs: 1000 });
+      await network
+        ?.detach()
+        .catch((e: unknown) => log.error({ err: e }, "detaching the pod network failed"));
       throw err;
     }
+  }
+
+  protected override async beforeVmStop(): Promise<void> {
+    await this.forwarder
+      ?.stop()
+      .catch((err: unknown) => this.log.warn({ err }, "stopping port forwarding failed"));
+  }
+
+  protected override async afterVmStop(): Promise<void> {
+    await this.network
+      ?.detach()
+      .catch((err: unknown) => this.log.error({ err }, "detaching the pod network failed"));
   }
 }

@@ -9,6 +9,7 @@ import { KernelArg } from "./args/kernel.js";
 import { MachineArg } from "./args/machine.js";
 import { MemoryArg } from "./args/memory.js";
 import { NetworkArg } from "./args/network.js";
+import { NicHotplugPortsArg } from "./args/nic-ports.js";
 import type { QemuArg } from "./args/qemu-arg.js";
 import { QmpSocketArg } from "./args/qmp-socket.js";
 import { RootDiskArg } from "./args/root-disk.js";
@@ -78,6 +79,8 @@ export function qemuArgs(plan: VmPlan): QemuArg[] {
   );
   for (const [i, nic] of (plan.network?.nics ?? []).entries())
     args.push(new NetworkArg(i, nic.tapName, nic.mac, nic.mtu, machine.bus));
+  if (plan.nicHotplugPorts && plan.machineType === "q35")
+    args.push(new NicHotplugPortsArg(plan.nicHotplugPorts));
   if (plan.freePageReporting) args.push(new BalloonArg(machine.bus));
   args.push(new SerialConsoleArg(plan.consoleLog), new QmpSocketArg(plan.qmpSocket));
   return args;

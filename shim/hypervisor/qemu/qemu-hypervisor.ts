@@ -30,10 +30,16 @@ interface Spawned {
   stderr: () => string;
 }
 
+export interface QemuHypervisorOptions {
+  /** Empty PCIe root ports for NICs plugged after boot (q35 only; warm-pool VMs). Default 0. */
+  nicHotplugPorts?: number;
+}
+
 export class QemuHypervisor implements Hypervisor {
   constructor(
     private readonly config: TskataConfig,
     private readonly log: Logger,
+    private readonly options: QemuHypervisorOptions = {},
   ) {}
 
   async start(request: StartRequest): Promise<QemuVm> {
@@ -45,6 +51,7 @@ export class QemuHypervisor implements Hypervisor {
     request.timeline?.mark("vm-plan");
     for (const note of notes) log.info(note);
     if (request.network) plan.network = { netnsPath: request.network.netnsPath, nics: request.network.nics };
+    if (this.options.nicHotplugPorts) plan.nicHotplugPorts = this.options.nicHotplugPorts;
     const resources = await SandboxResources.create(this.config.runtime.stateDir, sandboxId);
     let virtiofsd: Virtiofsd | undefined;
     let qemu: Spawned | undefined;

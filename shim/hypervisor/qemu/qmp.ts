@@ -2,9 +2,13 @@
  * A QMP client over QEMU's unix control socket: greeting + capabilities negotiation, commands
  * matched to replies by `id`, asynchronous events (SHUTDOWN, POWERDOWN, STOP, RESET, ...), and
  * a close that fails every pending and future command with a typed error instead of hanging.
+ * A connection made with `fdPassing` can also send one command with a file descriptor riding on
+ * it as SCM_RIGHTS (`getfd`): QEMU takes the fd with the bytes that carry the command.
  */
-import { connect, type Socket } from "node:net";
+import { connect, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { NativeError } from "../../../native/errors.js";
+import { connectUnixStream, sendWithFd } from "../../../native/send-fd.js";
 import { HypervisorError, QmpCommandError } from "../errors.js";
 import { QmpDecoder, type QmpMessage } from "./qmp-decoder.js";
 
@@ -34,6 +38,8 @@ export interface QmpConnectOptions {
   timeoutMs?: number;
   /** Bound on each command's reply (0 = none). */
   commandTimeoutMs?: number;
+  /** Open the socket through native/ so that `executeWithFd` can pass fds (default false). */
+  fdPassing?: boolean;
 }
 
 interface Pending {
@@ -57,6 +63,8 @@ export class QmpClient {
   private constructor(
     private readonly socket: Socket,
     private readonly commandTimeoutMs: number,
+    /** The socket's fd when it was opened for fd passing. */
+    private readonly rawFd: number | undefined,
   ) {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err) => this.close(`socket error: ${err.message}`));
@@ -70,8 +78,15 @@ export class QmpClient {
   static async connect(path: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
     const timeoutMs = opts.timeoutMs ?? 5000;
     const deadline = Date.now() + timeoutMs;
-    const socket = await dial(path, deadline);
-    const client = new QmpClient(socket, opts.commandTimeoutMs ?? 30_000);
+    let socket: Socket;
+    let rawFd: number | undefined;
+    if (opts.fdPassing) {
+      rawFd = await dialNative(path, deadline);
+      socket = new Socket({ fd: rawFd, readable: true, writable: true });
+    } else {
+      socket = await dial(path, deadline);
+    }
+    const client = new QmpClient(socket, opts.commandTimeoutMs ?? 30_000, rawFd);
     let timer: NodeJS.Timeout | undefined;
     const expiry = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -114,6 +129,48 @@ export class QmpClient {
 
   /** Runs a command; resolves with its `return` value. */
   execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
+    return this.send<T>(command, args, (line) => {
+      this.socket.write(line);
+    });
+  }
+
+  /**
+   * Runs a command with `fd` sent along as SCM_RIGHTS (for `getfd`/`add-fd`). The fd is
+   * duplicated into QEMU by the kernel: the caller still owns (and closes) its own. Only on a
+   * connection opened with `fdPassing`; waits until earlier writes have left, so that the bytes
+   * carrying the fd are this command's.
+   */
+  async executeWithFd<T = unknown>(command: string, args: Record<string, unknown>, fd: number): Promise<T> {
+    const rawFd = this.rawFd;
+    if (rawFd === undefined) {
+      throw new HypervisorError(
+        "QMP_PROTOCOL",
+        `QMP ${command}: this connection cannot pass file descriptors (connect with fdPassing)`,
+      );
+    }
+    while (this.socket.writableLength > 0 && !this.closed) {
+      await new Promise((resolve) => this.socket.once("drain", resolve));
+    }
+    return this.send<T>(command, args, (line) => {
+      sendWithFd(rawFd, Buffer.from(line), fd, "QMP");
+    });
+  }
+
+  /** `getfd`: QEMU keeps `fd` under `name` for a later `fd=name` (netdev_add tap …). */
+  getFd(name: string, fd: number): Promise<void> {
+    return this.executeWithFd<void>("getfd", { fdname: name }, fd);
+  }
+
+  /** `closefd`: drops an fd passed with getfd that nothing took. */
+  closeFd(name: string): Promise<void> {
+    return this.execute<void>("closefd", { fdname: name });
+  }
+
+  private send<T>(
+    command: string,
+    args: Record<string, unknown> | undefined,
+    write: (line: string) => void,
+  ): Promise<T> {
     if (this.closedReason !== undefined) {
       return Promise.reject(new HypervisorError("QMP_CLOSED", `QMP ${command}: ${this.closedReason}`));
     }
@@ -130,7 +187,17 @@ export class QmpClient {
           : undefined;
       this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject, timer });
       const message = args ? { execute: command, arguments: args, id } : { execute: command, id };
-      this.socket.write(`${JSON.stringify(message)}\r\n`);
+      try {
+        write(`${JSON.stringify(message)}\r\n`);
+      } catch (err) {
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(
+          new HypervisorError("QMP_CLOSED", `QMP ${command}: sending failed: ${(err as Error).message}`, {
+            cause: err,
+          }),
+        );
+      }
     });
   }
 
@@ -295,6 +362,23 @@ export class QmpClient {
 }
 
 const NOT_LISTENING_YET = new Set(["ECONNREFUSED", "ENOENT"]);
+
+/** As `dial`, through native/ (the fd is kept for SCM_RIGHTS); a blocking connect, immediate on AF_UNIX. */
+async function dialNative(path: string, deadline: number): Promise<number> {
+  for (;;) {
+    try {
+      return connectUnixStream(path);
+    } catch (err) {
+      const code = err instanceof NativeError ? err.errnoName : "";
+      if (!NOT_LISTENING_YET.has(code) || Date.now() >= deadline) {
+        throw new HypervisorError("QMP_CLOSED", `QMP connect to ${path} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      await sleep(5);
+    }
+  }
+}
 
 async function dial(path: string, deadline: number): Promise<Socket> {
   for (;;) {

@@ -57,4 +57,6 @@ export interface VmPlan {
   sharedFs: SharedFsPlan;
   /** Absent: no network device. */
   network?: NetworkPlan;
+  /** Empty PCIe root ports for NICs hotplugged later (warm-pool VMs on q35); absent/0: none. */
+  nicHotplugPorts?: number;
 }
