@@ -41,10 +41,19 @@ async function loadPoolModules() {
     nicHotplugSupport,
   };
 }
-type PoolModules = Awaited<ReturnType<typeof loadPoolModules>>;
+export type PoolModules = Awaited<ReturnType<typeof loadPoolModules>>;
+
+/** What the provider reaches the pool and the pod network with (tests hand in fakes). */
+export interface PoolProviderParts {
+  loadPoolModules: () => Promise<PoolModules>;
+  attachPodNetwork: typeof attachPodNetwork;
+}
 
 export class PoolProvider implements SandboxProvider {
-  constructor(private readonly fallback: SandboxProvider = coldBootProvider) {}
+  constructor(
+    private readonly fallback: SandboxProvider = coldBootProvider,
+    private readonly parts: PoolProviderParts = { loadPoolModules, attachPodNetwork },
+  ) {}
 
   async start(request: SandboxStartRequest): Promise<PodSandbox> {
     const log = request.log.child({ sandboxId: request.spec.id });
@@ -61,7 +70,7 @@ export class PoolProvider implements SandboxProvider {
   private async adopt(request: SandboxStartRequest, log: Logger): Promise<PodSandbox | undefined> {
     const { config, spec } = request;
     const t0 = performance.now();
-    const m = await loadPoolModules();
+    const m = await this.parts.loadPoolModules();
     const machineType = config.hypervisor.machineType;
     if (spec.netnsPath && m.nicHotplugSupport(machineType) === "none") {
       log.info({ machineType }, "warm pool: this machine type cannot hotplug the pod's NICs; booting cold");
@@ -104,7 +113,7 @@ export class PoolProvider implements SandboxProvider {
       let network: PodNetwork | undefined;
       try {
         if (spec.netnsPath) {
-          network = await attachPodNetwork(spec.netnsPath, log);
+          network = await this.parts.attachPodNetwork(spec.netnsPath, log);
           request.timeline?.mark("pod-network");
           // more interfaces than free NIC ports fails here too (HYPERVISOR_HOTPLUG_FAILED)
           await vm.plugNetwork(network.vmNetwork, config.hypervisor.machineType);
