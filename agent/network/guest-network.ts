@@ -12,7 +12,7 @@ import { SANDBOX_DIR } from "../container/sandbox.js";
 import { loadModules } from "../init/modules.js";
 import { ConnectionTable } from "./connections.js";
 import { GuestNetworkError } from "./errors.js";
-import { inAgentNetns, inPodNetns } from "./ip-command.js";
+import { inAgentNetns, inPodNetns, inPodNetnsBatch } from "./ip-command.js";
 import {
   type GuestAddress,
   type GuestLink,
@@ -72,17 +72,29 @@ export class GuestNetwork {
           `NIC ${mac} did not arrive in the pod netns`,
         );
     }
-    const ip = (args: string[]) => inPodNetns(this.netnsPath, "/usr/bin/ip", args);
-    await ip(["link", "set", "dev", link.name, "down"]);
-    if (link.name !== spec.name) await ip(["link", "set", "dev", link.name, "name", spec.name]);
-    await ip(["link", "set", "dev", spec.name, "mtu", String(spec.mtu)]);
-    await ip(["addr", "flush", "dev", spec.name]);
-    await ip(["link", "set", "dev", spec.name, "up"]);
-    for (const a of spec.addresses) {
-      const family = isIP(a.address) === 6 ? ["-6"] : [];
-      await ip([...family, "addr", "add", `${a.address}/${a.prefixLength}`, "dev", spec.name]);
-    }
-    const state = (await this.listInterfaces()).find((i) => i.name === spec.name);
+    const ip = (...args: string[]) => ["/usr/bin/ip", ...args];
+    const out = await inPodNetnsBatch(this.netnsPath, [
+      ip("link", "set", "dev", link.name, "down"),
+      ...(link.name !== spec.name ? [ip("link", "set", "dev", link.name, "name", spec.name)] : []),
+      ip("link", "set", "dev", spec.name, "mtu", String(spec.mtu)),
+      ip("addr", "flush", "dev", spec.name),
+      ip("link", "set", "dev", spec.name, "up"),
+      ...spec.addresses.map((a) =>
+        ip(
+          ...(isIP(a.address) === 6 ? ["-6"] : []),
+          "addr",
+          "add",
+          `${a.address}/${a.prefixLength}`,
+          "dev",
+          spec.name,
+        ),
+      ),
+      // what the guest now has, read in the same batch
+      ip("-o", "link"),
+      ip("-o", "addr"),
+    ]);
+    const [links, addrs] = out.slice(-2) as [string, string];
+    const state = interfacesFrom(links, addrs).find((i) => i.name === spec.name);
     if (!state) throw new GuestNetworkError("ERR_NETWORK_NIC_NOT_FOUND", `${spec.name} vanished after setup`);
     return state;
   }
@@ -95,16 +107,17 @@ export class GuestNetwork {
     await this.podHolder();
     for (const r of routes) validateRoute(r);
     const ordered = [...routes.filter((r) => !r.gateway), ...routes.filter((r) => r.gateway)];
-    for (const r of ordered) {
+    const commands = ordered.map((r) => {
       const v6 = isIP(r.gateway) === 6 || r.destination.includes(":");
-      const args = [...(v6 ? ["-6"] : []), "route", "replace", r.destination];
+      const args = ["/usr/bin/ip", ...(v6 ? ["-6"] : []), "route", "replace", r.destination];
       if (r.gateway) args.push("via", r.gateway);
       args.push("dev", r.device);
       if (r.source) args.push("src", r.source);
       if (r.scope !== 0 && !r.gateway) args.push("scope", scopeName(r.scope));
-      await inPodNetns(this.netnsPath, "/usr/bin/ip", args);
-    }
-    return this.listRoutes();
+      return args;
+    });
+    const out = await inPodNetnsBatch(this.netnsPath, [...commands, ...LIST_ROUTES]);
+    return routesFrom(out[out.length - 2]!, out[out.length - 1]!);
   }
 
   /** Permanent neighbour entries (busybox can only set IPv4 ones: `arp -s`). */
@@ -118,35 +131,26 @@ export class GuestNetwork {
         );
       if (!MAC.test(n.mac.toLowerCase()) || !IFNAME.test(n.device))
         throw new GuestNetworkError("ERR_NETWORK_INVALID", `neighbour ${n.ipAddress}: bad MAC or device`);
-      await inPodNetns(this.netnsPath, "/usr/bin/arp", [
-        "-i",
-        n.device,
-        "-s",
-        n.ipAddress,
-        n.mac.toLowerCase(),
-      ]);
     }
+    await inPodNetnsBatch(
+      this.netnsPath,
+      neighbors.map((n) => ["/usr/bin/arp", "-i", n.device, "-s", n.ipAddress, n.mac.toLowerCase()]),
+    );
   }
 
   async listInterfaces(): Promise<InterfaceState[]> {
     await this.podHolder();
-    const links = (await this.podLinks()).filter((l) => !l.flags.includes("LOOPBACK"));
-    const addrs = parseAddresses(await inPodNetns(this.netnsPath, "/usr/bin/ip", ["-o", "addr"]));
-    return links.map((l) => ({
-      name: l.name,
-      mac: l.mac,
-      mtu: l.mtu,
-      addresses: addrs
-        .filter((a: GuestAddress) => a.device === l.name && a.scope !== "link")
-        .map((a) => ({ address: a.address, prefixLength: a.prefixLength })),
-    }));
+    const [links, addrs] = await inPodNetnsBatch(this.netnsPath, [
+      ["/usr/bin/ip", "-o", "link"],
+      ["/usr/bin/ip", "-o", "addr"],
+    ]);
+    return interfacesFrom(links!, addrs!);
   }
 
   async listRoutes(): Promise<GuestRoute[]> {
     await this.podHolder();
-    const v4 = await inPodNetns(this.netnsPath, "/usr/bin/ip", ["route"]);
-    const v6 = await inPodNetns(this.netnsPath, "/usr/bin/ip", ["-6", "route"]).catch(() => "");
-    return [...parseRoutes(v4), ...parseRoutes(v6)];
+    const [v4, v6] = await inPodNetnsBatch(this.netnsPath, LIST_ROUTES);
+    return routesFrom(v4!, v6!);
   }
 
   /** TCP ports listening on loopback/wildcard in the pod netns. */
@@ -211,6 +215,31 @@ export class GuestNetwork {
     this.holder = await NetnsHolder.start(this.netnsPath);
     return this.holder;
   }
+}
+
+/** The main table's routes, IPv4 then IPv6 (an IPv6-less guest answers the second with nothing). */
+const LIST_ROUTES: readonly (readonly string[])[] = [
+  ["/usr/bin/ip", "route"],
+  ["/bin/sh", "-c", "/usr/bin/ip -6 route 2>/dev/null || true"],
+];
+
+function routesFrom(v4: string, v6: string): GuestRoute[] {
+  return [...parseRoutes(v4), ...parseRoutes(v6)];
+}
+
+/** Non-loopback links with their global addresses, from `ip -o link` and `ip -o addr`. */
+function interfacesFrom(linkText: string, addrText: string): InterfaceState[] {
+  const addrs = parseAddresses(addrText);
+  return parseLinks(linkText)
+    .filter((l) => !l.flags.includes("LOOPBACK"))
+    .map((l) => ({
+      name: l.name,
+      mac: l.mac,
+      mtu: l.mtu,
+      addresses: addrs
+        .filter((a: GuestAddress) => a.device === l.name && a.scope !== "link")
+        .map((a) => ({ address: a.address, prefixLength: a.prefixLength })),
+    }));
 }
 
 function validateInterface(spec: InterfaceSpec, mac: string): void {

@@ -160,8 +160,10 @@ describe("a two-container pod on tskata", () => {
       "stubborn",
       "trap '' TERM; echo ready; while :; do sleep 1; done",
     );
-    await until("stubborn running", async () =>
-      (await containerStatus(stubborn)).state === ContainerState.CONTAINER_RUNNING ? true : undefined,
+    // "ready" is written after the trap is set: a SIGTERM before that would end the shell at once
+    const logFile = join(h.scratch, "pods", "web-pod", "stubborn/0.log");
+    await until("stubborn has set its trap", async () =>
+      existsSync(logFile) && readFileSync(logFile, "utf8").includes(" stdout F ready") ? true : undefined,
     );
     const t0 = Date.now();
     await h.cri.runtime.stopContainer({ containerId: stubborn, timeout: 2n }, { timeoutMs: 60_000 });
