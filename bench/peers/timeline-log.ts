@@ -37,3 +37,17 @@ export function between(run: TimelinePhase[], from: string, to: string): number 
   const b = run.find((p) => p.phase === to);
   return a && b ? b.endMs - a.endMs : undefined;
 }
+
+/** Lines for the per-phase medians of `runs` (runs without phases left out), headed by `label`. */
+export function timelineTable(runs: TimelinePhase[][], label: string): string[] {
+  const with_ = runs.filter((r) => r.length > 0);
+  if (with_.length === 0)
+    return [`${label}: no start-up timeline in the shim log (is containerd at --log-level debug?)`];
+  return [
+    `${label} start-up timeline, median of ${with_.length} runs (ms; "at" from the shim's start command):`,
+    ...medianPhases(with_).map(
+      (row) =>
+        `  ${row.phase.padEnd(24)} ${row.medianMs.toFixed(0).padStart(6)}   at ${row.endMs.toFixed(0).padStart(6)}`,
+    ),
+  ];
+}

@@ -4,14 +4,12 @@
  * run can adopt. The shims read the configuration from TSKATA_CONF_FILE, which BenchConfig
  * points at a copy of the configuration in use with only [factory] changed.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "smol-toml";
 import type { TskataContainerd } from "../../cli/demo/tskata-containerd.js";
 import { findConfigFile } from "../../shim/config/load.js";
-import { packageRoot } from "../../shim/config/paths.js";
-import { connectPool } from "../../shim/pool/pool-client.js";
+import { startBenchPool } from "./bench-pool.js";
 
 const POOL_SOCKET = "/run/tskata/bench-pool.sock";
 
@@ -47,25 +45,6 @@ export interface WarmResult {
   idleVmPssKiB: number;
 }
 
-async function poolStatus() {
-  const client = connectPool(POOL_SOCKET);
-  try {
-    return await client.api.status({}, { timeoutMs: 5000 });
-  } finally {
-    client.close();
-  }
-}
-
-async function waitIdle(timeoutMs = 180_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await poolStatus().catch(() => undefined);
-    if (s?.vms.some((v) => v.state === "idle")) return s;
-    if (Date.now() > deadline) throw new Error("the pool did not get an idle VM in time");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 export async function warmRuns(
   ctrd: TskataContainerd,
   config: BenchConfig,
@@ -73,11 +52,7 @@ export async function warmRuns(
   progress: (i: number, ms: number) => void,
 ): Promise<WarmResult> {
   config.setFactory(true);
-  const pool: ChildProcess = spawn(
-    process.execPath,
-    [join(packageRoot() ?? ".", "dist/cli/main.js"), "pool", "serve", "--config", config.path],
-    { stdio: ["ignore", "ignore", "ignore"] },
-  );
+  const pool = startBenchPool(config.path, POOL_SOCKET);
   try {
     const result: WarmResult = {
       ms: [],
@@ -87,10 +62,10 @@ export async function warmRuns(
       daemonPssKiB: 0,
       idleVmPssKiB: 0,
     };
-    const first = await waitIdle();
+    const first = await pool.waitIdle();
     // let the idle VM settle (free page reporting) before measuring it
     await new Promise((r) => setTimeout(r, 3000));
-    const settled = await poolStatus();
+    const settled = await pool.status();
     result.poolSize = settled.poolSize;
     result.shape = `${settled.shape?.memoryMib} MiB / ${settled.shape?.vcpus} vCPU`;
     result.daemonPssKiB = Number(settled.daemonPssKib);
@@ -98,7 +73,7 @@ export async function warmRuns(
       settled.vms.find((v) => v.state === "idle")?.pssKib ?? first.vms[0]?.pssKib ?? 0,
     );
     for (let i = 0; i < runs; i++) {
-      await waitIdle();
+      await pool.waitIdle();
       const id = `tskwarm${i}`;
       const t0 = performance.now();
       const r = await ctrd.exec(
@@ -115,9 +90,7 @@ export async function warmRuns(
     }
     return result;
   } finally {
-    const gone = new Promise((r) => pool.once("exit", r));
-    pool.kill("SIGTERM");
-    await gone;
+    await pool.stop();
     config.setFactory(false);
   }
 }
