@@ -13,7 +13,7 @@ import { configureGuestNetwork, type PodNetwork, PortForwarder } from "../networ
 import type { Timeline } from "../timeline/timeline.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import type { VmSize } from "./sizing.js";
-import { createGuestSandbox, VmSandbox } from "./vm-sandbox.js";
+import { createGuestSandbox, undoSandboxStart, VmSandbox } from "./vm-sandbox.js";
 
 export interface AdoptedSandboxOptions {
   spec: SandboxSpec;
@@ -41,10 +41,10 @@ export class AdoptedSandbox extends VmSandbox {
     readonly poolVmId: string,
     size: VmSize,
     log: Logger,
-    private readonly network: PodNetwork | undefined,
-    private readonly forwarder: PortForwarder | undefined,
+    network: PodNetwork | undefined,
+    forwarder: PortForwarder | undefined,
   ) {
-    super(spec, vm, client, size, log);
+    super(spec, vm, client, size, log, network, forwarder);
   }
 
   /**
@@ -72,25 +72,8 @@ export class AdoptedSandbox extends VmSandbox {
       await sandbox.resize(opts.size);
       return sandbox;
     } catch (err) {
-      await forwarder?.stop().catch(() => undefined);
-      client?.close();
-      await vm.stop({ timeoutMs: 1000 });
-      await network
-        ?.detach()
-        .catch((e: unknown) => log.error({ err: e }, "detaching the pod network failed"));
+      await undoSandboxStart({ vm, client, forwarder, network, log, vmStop: { timeoutMs: 1000 } });
       throw err;
     }
-  }
-
-  protected override async beforeVmStop(): Promise<void> {
-    await this.forwarder
-      ?.stop()
-      .catch((err: unknown) => this.log.warn({ err }, "stopping port forwarding failed"));
-  }
-
-  protected override async afterVmStop(): Promise<void> {
-    await this.network
-      ?.detach()
-      .catch((err: unknown) => this.log.error({ err }, "detaching the pod network failed"));
   }
 }

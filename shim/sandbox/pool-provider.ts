@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { attachPodNetwork, type PodNetwork } from "../network/index.js";
 import type { PodSandbox, SandboxProvider, SandboxStartRequest } from "./provider.js";
 import { coldBootProvider } from "./sandbox.js";
+import { detachLogged } from "./vm-sandbox.js";
 
 /** Loaded only when the pool is used: gRPC costs a cold shim's start-up nothing. */
 async function loadPoolModules() {
@@ -124,7 +125,7 @@ export class PoolProvider implements SandboxProvider {
       } catch (err) {
         // the VM's teardown also removes the taps plugNetwork recorded; detach covers the rest
         await vm.stop({ timeoutMs: 1000 });
-        await detachQuietly(network, log);
+        await detachLogged(network, log);
         throw err;
       }
       request.timeline?.mark("pool-release");
@@ -156,8 +157,4 @@ export class PoolProvider implements SandboxProvider {
       client.close();
     }
   }
-}
-
-async function detachQuietly(network: PodNetwork | undefined, log: Logger): Promise<void> {
-  await network?.detach().catch((err: unknown) => log.error({ err }, "detaching the pod network failed"));
 }

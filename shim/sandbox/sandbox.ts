@@ -16,7 +16,7 @@ import { epochNowMs, type Timeline } from "../timeline/timeline.js";
 import type { SandboxProvider } from "./provider.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import type { VmSize } from "./sizing.js";
-import { createGuestSandbox, VmSandbox } from "./vm-sandbox.js";
+import { createGuestSandbox, detachLogged, undoSandboxStart, VmSandbox } from "./vm-sandbox.js";
 
 export interface SandboxOptions {
   spec: SandboxSpec;
@@ -59,10 +59,10 @@ export class Sandbox extends VmSandbox {
     readonly timings: SandboxTimings,
     size: VmSize,
     log: Logger,
-    private readonly network: PodNetwork | undefined,
-    private readonly forwarder: PortForwarder | undefined,
+    network: PodNetwork | undefined,
+    forwarder: PortForwarder | undefined,
   ) {
-    super(spec, vm, client, size, log);
+    super(spec, vm, client, size, log, network, forwarder);
   }
 
   static async start(opts: SandboxOptions): Promise<Sandbox> {
@@ -87,9 +87,7 @@ export class Sandbox extends VmSandbox {
         ...(timeline ? { timeline } : {}),
       });
     } catch (err) {
-      await network
-        ?.detach()
-        .catch((e: unknown) => log.error({ err: e }, "detaching the pod network failed"));
+      await detachLogged(network, log);
       throw err;
     }
     const vmStartMs = performance.now() - t0;
@@ -114,26 +112,9 @@ export class Sandbox extends VmSandbox {
       log.info({ vmStartMs, agentReadyMs, kind: spec.kind, size }, "sandbox ready");
       return new Sandbox(spec, vm, client, { vmStartMs, agentReadyMs }, size, log, network, forwarder);
     } catch (err) {
-      await forwarder?.stop().catch(() => undefined);
-      client?.close();
-      await vm.stop();
-      await network
-        ?.detach()
-        .catch((e: unknown) => log.error({ err: e }, "detaching the pod network failed"));
+      await undoSandboxStart({ vm, client, forwarder, network, log });
       throw err;
     }
-  }
-
-  protected override async beforeVmStop(): Promise<void> {
-    await this.forwarder
-      ?.stop()
-      .catch((err: unknown) => this.log.warn({ err }, "stopping port forwarding failed"));
-  }
-
-  protected override async afterVmStop(): Promise<void> {
-    await this.network
-      ?.detach()
-      .catch((err: unknown) => this.log.error({ err }, "detaching the pod network failed"));
   }
 }
 

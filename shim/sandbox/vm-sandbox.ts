@@ -2,12 +2,14 @@
  * What every PodSandbox on a VM has in common, however the VM came (booted for the pod, or
  * adopted from the warm pool): the agent client, the VM's size and its growth by hotplug, the
  * pod's CreateSandbox request and the stop sequence (the agent destroys the sandbox and powers
- * off, bounded by the VM's own stop). Subclasses add what they hold beside the VM.
+ * off, bounded by the VM's own stop), and the pod network beside the VM when the pod has one: the
+ * port-forward relay ends while the guest still answers, the taps go once the VM is gone.
  */
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "pino";
 import type { AgentClient } from "../agent-client/agent-client.js";
-import type { VirtualMachine, VmExit } from "../hypervisor/hypervisor.js";
+import type { StopOptions, VirtualMachine, VmExit } from "../hypervisor/hypervisor.js";
+import type { PodNetwork, PortForwarder } from "../network/index.js";
 import type { PodSandbox } from "./provider.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import type { VmSize } from "./sizing.js";
@@ -30,6 +32,29 @@ export async function createGuestSandbox(
   );
 }
 
+/** Detaches the pod network (when there is one), logging rather than throwing a failure. */
+export async function detachLogged(network: PodNetwork | undefined, log: Logger): Promise<void> {
+  await network?.detach().catch((err: unknown) => log.error({ err }, "detaching the pod network failed"));
+}
+
+/**
+ * Undoes a sandbox start that failed once its VM was up: the relay, the agent connection, the VM,
+ * then the pod network, each whatever the others did.
+ */
+export async function undoSandboxStart(parts: {
+  vm: VirtualMachine;
+  client: AgentClient | undefined;
+  forwarder: PortForwarder | undefined;
+  network: PodNetwork | undefined;
+  log: Logger;
+  vmStop?: StopOptions;
+}): Promise<void> {
+  await parts.forwarder?.stop().catch(() => undefined);
+  parts.client?.close();
+  await parts.vm.stop(parts.vmStop);
+  await detachLogged(parts.network, parts.log);
+}
+
 export abstract class VmSandbox implements PodSandbox {
   protected currentSize: VmSize;
 
@@ -39,6 +64,10 @@ export abstract class VmSandbox implements PodSandbox {
     readonly client: AgentClient,
     size: VmSize,
     protected readonly log: Logger,
+    /** The pod network, its NICs in the VM; absent: the pod has none. */
+    private readonly network: PodNetwork | undefined,
+    /** The port-forward relay of the pod network. */
+    private readonly forwarder: PortForwarder | undefined,
   ) {
     this.currentSize = { ...size };
   }
@@ -90,7 +119,10 @@ export abstract class VmSandbox implements PodSandbox {
 
   /** Destroys the sandbox in the guest, powers the VM off and releases everything. Idempotent. */
   async stop(): Promise<VmExit> {
-    await this.beforeVmStop();
+    // the relay talks to the guest: it ends while the guest still answers
+    await this.forwarder
+      ?.stop()
+      .catch((err: unknown) => this.log.warn({ err }, "stopping port forwarding failed"));
     const exit = await this.vm.stop({
       requestPoweroff: async () => {
         await this.client.agent.destroySandbox({ poweroff: true }, { timeoutMs: 10_000 });
@@ -98,13 +130,8 @@ export abstract class VmSandbox implements PodSandbox {
       quitAfterRequest: true,
     });
     this.client.close();
-    await this.afterVmStop();
+    // the taps can only go once QEMU no longer holds them
+    await detachLogged(this.network, this.log);
     return exit;
   }
-
-  /** What must end while the guest still answers. */
-  protected async beforeVmStop(): Promise<void> {}
-
-  /** What can only be released once the VM is gone. */
-  protected async afterVmStop(): Promise<void> {}
 }
