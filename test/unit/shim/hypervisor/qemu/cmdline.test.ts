@@ -13,39 +13,10 @@ import { pmemRegionMib } from "../../../../../shim/hypervisor/qemu/args/root-pme
 import { Virtio9pArg, VirtioFsArg } from "../../../../../shim/hypervisor/qemu/args/shared-fs.js";
 import { kernelParams, renderCommandLine } from "../../../../../shim/hypervisor/qemu/cmdline.js";
 import type { VmPlan } from "../../../../../shim/hypervisor/qemu/vm-plan.js";
+import { PLAN_DIR, testVmPlan } from "../../../../support/vm-plan.js";
 
-const D = "/run/tskata/sandboxes/s1";
-
-function plan(overrides: Partial<VmPlan> = {}): VmPlan {
-  return {
-    sandboxId: "s1",
-    machineType: "q35",
-    accel: "tcg",
-    cpuModel: "",
-    vcpus: 2,
-    memoryMib: 512,
-    maxVcpus: 2,
-    maxMemoryMib: 512,
-    kernel: "/g/vmlinuz",
-    initrd: undefined,
-    image: { device: "blk", path: "/g/rootfs.img", format: "raw" },
-    kernelParams: "quiet tskata.rootfstype=ext4",
-    hostTimeMs: 1795306957762,
-    tscKhz: undefined,
-    freePageReporting: false,
-    tcgTbSizeMib: 0,
-    consoleLog: `${D}/console.log`,
-    qmpSocket: `${D}/qmp.sock`,
-    channel: { kind: "virtio-serial", socketPath: `${D}/agent.sock`, portName: "agent.0" },
-    sharedFs: {
-      kind: "virtio-fs",
-      socketPath: `${D}/virtiofsd.sock`,
-      directory: `${D}/shared`,
-      tag: "tskata",
-    },
-    ...overrides,
-  };
-}
+const D = PLAN_DIR;
+const plan = testVmPlan;
 
 describe("QEMU command line", () => {
   it("renders the full q35 + virtio-fs + virtio-serial line", () => {

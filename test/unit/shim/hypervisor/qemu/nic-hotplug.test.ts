@@ -13,31 +13,9 @@ import {
   tapNetdevArgs,
 } from "../../../../../shim/hypervisor/qemu/nic-hotplug.js";
 import type { VmPlan } from "../../../../../shim/hypervisor/qemu/vm-plan.js";
+import { testVmPlan } from "../../../../support/vm-plan.js";
 
-const D = "/run/tskata/sandboxes/p1";
-const plan = (o: Partial<VmPlan> = {}): VmPlan => ({
-  sandboxId: "p1",
-  machineType: "q35",
-  accel: "tcg",
-  cpuModel: "",
-  vcpus: 1,
-  memoryMib: 512,
-  maxVcpus: 1,
-  maxMemoryMib: 512,
-  kernel: "/g/vmlinuz",
-  initrd: undefined,
-  image: undefined,
-  kernelParams: "",
-  hostTimeMs: 1,
-  tscKhz: undefined,
-  freePageReporting: false,
-  tcgTbSizeMib: 0,
-  consoleLog: `${D}/console.log`,
-  qmpSocket: `${D}/qmp.sock`,
-  channel: { kind: "virtio-serial", socketPath: `${D}/agent.sock`, portName: "agent.0" },
-  sharedFs: { kind: "virtio-9p", directory: `${D}/shared`, tag: "tskata" },
-  ...o,
-});
+const plan = testVmPlan;
 
 describe("NIC root ports", () => {
   it("renders one pcie-root-port per NIC slot on pcie.0, each with its own chassis", () => {
