@@ -40,3 +40,15 @@ export function openPty(): PtyPair {
     throw err;
   }
 }
+
+const TIOCGWINSZ = 0x5413;
+
+/** ioctl(TIOCGWINSZ): the window size set on a terminal (0x0 when nobody set one). */
+export function windowSize(fd: number): { rows: number; columns: number } {
+  const ioctl = libcFunc<(fd: number, request: number, ws: Buffer) => number>(
+    "int ioctl(int fd, unsigned long request, _Inout_ uint8_t *ws)",
+  );
+  const ws = Buffer.alloc(8); // struct winsize { u16 rows, cols, xpixel, ypixel }
+  check(ioctl(fd, TIOCGWINSZ, ws), "ioctl", `TIOCGWINSZ fd ${fd}`);
+  return { rows: ws.readUInt16LE(0), columns: ws.readUInt16LE(2) };
+}

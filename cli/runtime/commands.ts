@@ -11,7 +11,10 @@ import { kill as killPid } from "../../native/process.js";
 import { checkId, type FlagValues, parseSignal } from "./args.js";
 import { callControl } from "./control.js";
 import { notFound, RuntimeError } from "./errors.js";
+import { hostCgroupDirs, removeHostCgroups } from "./host-cgroup.js";
 import { launchStandin } from "./launch-standin.js";
+import { runcStats } from "./runc-stats.js";
+import { reapSandbox } from "./sandbox-reaper.js";
 import { defaultSpec, features } from "./spec-template.js";
 import {
   type ContainerRecord,
@@ -31,6 +34,8 @@ export const SPEC_VERSION = "1.0.2";
 export interface Context {
   root: string;
   debug: boolean;
+  /** `--systemd-cgroup`: cgroupsPath names a systemd unit (left to systemd). */
+  systemdCgroup?: boolean;
   out: (text: string) => void;
 }
 
@@ -38,6 +43,7 @@ interface BundleSpec {
   ociVersion?: string;
   process?: { terminal?: boolean; env?: string[]; cwd?: string; user?: { uid: number; gid: number } };
   annotations?: Record<string, string>;
+  linux?: { cgroupsPath?: string };
 }
 
 export function readBundle(bundle: string): BundleSpec {
@@ -87,6 +93,7 @@ export async function create(ctx: Context, id: string, f: FlagValues): Promise<n
       "cannot allocate tty if runc will detach without setting console socket",
     );
   makeContainerDir(ctx.root, id);
+  const hostCgroups = hostCgroupDirs(spec.linux?.cgroupsPath, ctx.systemdCgroup === true);
   try {
     const standin = await launchStandin({
       kind: "container",
@@ -98,10 +105,12 @@ export async function create(ctx: Context, id: string, f: FlagValues): Promise<n
       annotations: spec.annotations ?? {},
       ociVersion: spec.ociVersion ?? SPEC_VERSION,
       debug: ctx.debug,
+      hostCgroups,
     });
     writePidFile(f["pid-file"] as string | undefined, standin.pid);
     return 0;
   } catch (err) {
+    await removeHostCgroups(hostCgroups).catch(() => {});
     removeContainerDir(ctx.root, id);
     throw err;
   }
@@ -173,13 +182,24 @@ export async function del(ctx: Context, id: string, f: FlagValues): Promise<numb
       "RUNTIME_WRONG_STATE",
       `cannot delete container ${id} that is not stopped: ${r.status}`,
     );
+  let cleanExit = raw.status === "stopped";
   if (standinAlive(r)) {
     await callControl(controlSocket(ctx.root, id), { op: "destroy" }).catch(() => undefined);
     if (!(await waitGone(r, 60_000))) {
       killPid(r.pid, 9);
       await waitGone(r, 5_000);
     }
+    cleanExit = readRecord(ctx.root, id)?.status === "stopped";
   }
+  // a stand-in that died without stopping its VM (killed, crashed): what it held goes now
+  if (!cleanExit)
+    await reapSandbox({ root: ctx.root, id }).catch((err: unknown) => {
+      // the record still goes: runc's delete --force never fails on what the container held
+      process.stderr.write(`cleaning up the VM of ${id}: ${(err as Error).message}\n`);
+    });
+  await removeHostCgroups(raw.hostCgroups ?? []).catch((err: unknown) => {
+    process.stderr.write(`removing the host cgroup of ${id}: ${(err as Error).message}\n`);
+  });
   removeContainerDir(ctx.root, id);
   return 0;
 }
@@ -282,6 +302,10 @@ export async function update(ctx: Context, id: string, f: FlagValues): Promise<n
       throw new RuntimeError("RUNTIME_BAD_INPUT", `decoding resources: ${(err as Error).message}`);
     }
   }
+  // Docker sends cgroup v1's kernel memory limits as 0 (unset); the guest's cgroup v2 has none,
+  // and crun refuses the fields even at 0 (runc ignores them there)
+  const memory = resources.memory as Record<string, unknown> | undefined;
+  if (memory) for (const k of ["kernel", "kernelTCP"]) if (!memory[k]) delete memory[k];
   const num = (k: string) => (f[k] === undefined ? undefined : Number(f[k]));
   if (f.memory !== undefined) resources.memory = { ...(resources.memory as object), limit: num("memory") };
   if (f["cpu-quota"] !== undefined || f["cpu-period"] !== undefined || f["cpu-shares"] !== undefined)
@@ -301,8 +325,10 @@ export async function events(ctx: Context, id: string, f: FlagValues): Promise<n
   for (;;) {
     const r = loadContainer(ctx.root, id);
     if (r.status === "stopped") return 0;
-    const data = await callControl(controlSocket(ctx.root, id), { op: "stats" });
-    ctx.out(`${JSON.stringify({ type: "stats", id, data })}\n`);
+    const agent = await callControl(controlSocket(ctx.root, id), { op: "stats" });
+    ctx.out(
+      `${JSON.stringify({ type: "stats", id, data: runcStats(agent as Parameters<typeof runcStats>[0]) })}\n`,
+    );
     if (f.stats) return 0;
     await sleep(interval);
   }

@@ -2,8 +2,29 @@
  * The stand-in's control socket: one JSON request per connection, one JSON answer back. The
  * commands (`start`, `kill`, `exec`, `pause` …) are clients; the stand-in serves.
  */
+import { closeSync, openSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
+import { basename, dirname } from "node:path";
 import { RuntimeError } from "./errors.js";
+
+/**
+ * sun_path holds 108 bytes and Node (libuv) silently truncates a longer socket path: dockerd's
+ * `--root` (`<exec-root>/runtime-runc/moby`) plus a 64-hex id plus `/ctl` is longer than that, so
+ * the socket was bound at a truncated name beside the container's directory and outlived it.
+ * The socket is reached through a directory fd instead (`/proc/self/fd/N/ctl`), a short path
+ * whatever the directory's length. The fd stays open while the path is in use.
+ */
+export function viaDirFd(path: string): { path: string; close(): void } {
+  const fd = openSync(dirname(path), "r");
+  let open = true;
+  return {
+    path: `/proc/self/fd/${fd}/${basename(path)}`,
+    close: () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
 
 export type ControlRequest =
   | { op: "start" }
@@ -34,8 +55,14 @@ export async function callControl(
   request: ControlRequest,
   timeoutMs = 120_000,
 ): Promise<unknown> {
+  let short: ReturnType<typeof viaDirFd>;
+  try {
+    short = viaDirFd(socket);
+  } catch {
+    throw new RuntimeError("RUNTIME_WRONG_STATE", "container not running");
+  }
   const answer = await new Promise<ControlAnswer>((resolve, reject) => {
-    const conn = createConnection(socket);
+    const conn = createConnection(short.path);
     let buf = "";
     const timer = setTimeout(() => {
       conn.destroy();
@@ -53,6 +80,7 @@ export async function callControl(
     });
     conn.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      short.close();
       reject(
         err.code === "ENOENT" || err.code === "ECONNREFUSED"
           ? new RuntimeError("RUNTIME_WRONG_STATE", "container not running")
@@ -61,6 +89,7 @@ export async function callControl(
     });
     conn.on("close", () => {
       clearTimeout(timer);
+      short.close();
       try {
         resolve(JSON.parse(buf) as ControlAnswer);
       } catch {
@@ -94,6 +123,9 @@ export function serveControl(path: string, handle: (request: ControlRequest) => 
       );
     });
   });
-  server.listen(path);
+  // the directory fd stays open until the server closes: libuv unlinks the socket by that path
+  const short = viaDirFd(path);
+  server.once("close", () => short.close());
+  server.listen(short.path);
   return server;
 }

@@ -11,12 +11,22 @@ import { execFileSync } from "node:child_process";
 import { closeSync, constants, fstatSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { streamFromFd } from "../../native/fd-stream.js";
-import { openPty } from "../../native/pty.js";
+import { openPty, windowSize } from "../../native/pty.js";
 import { makeRaw, sendFd } from "../../native/send-fd.js";
 import type { ProcessIo } from "../../shim/task/io-bridge.js";
 
+export interface WindowSize {
+  columns: number;
+  rows: number;
+}
+
 export interface HostStdio {
   io: ProcessIo;
+  /**
+   * With a terminal: the window size the caller last set on the pty master it got over
+   * --console-socket (read from the slave; the caller's TIOCSWINSZ sends no signal here).
+   */
+  windowSize?: () => WindowSize;
   /** Closes what was opened for the relay (pty, FIFO). */
   dispose(): void;
 }
@@ -70,8 +80,10 @@ export function hostStdio(opts: {
     input.on("error", () => {});
     fifoWriter.on("error", () => {});
     input.pipe(fifoWriter);
+    const slave = pty.slave;
     return {
       io: { stdin: fifo, stdout: pty.slavePath, stderr: "", terminal: true },
+      windowSize: () => windowSize(slave),
       dispose: () => {
         input.destroy();
         fifoWriter.destroy();

@@ -9,6 +9,7 @@ import * as cmd from "./commands.js";
 import { RuntimeError } from "./errors.js";
 import { STANDIN_COMMAND } from "./launch-standin.js";
 import { reportError } from "./report-error.js";
+import { REAP_COMMAND, type ReapParams, reapSandbox } from "./sandbox-reaper.js";
 import {
   type ContainerStandinParams,
   type ExecStandinParams,
@@ -23,6 +24,10 @@ async function run(argv: string[]): Promise<number> {
     if (params.kind === "container") await runContainerStandin(params);
     else await runExecStandin(params);
     return -1; // the stand-in exits by itself
+  }
+  if (argv[0] === REAP_COMMAND) {
+    await reapSandbox(JSON.parse(argv[1] ?? "{}") as ReapParams);
+    return 0;
   }
   let logOpts = { log: undefined as string | undefined, logFormat: "text" };
   try {
@@ -40,6 +45,7 @@ async function run(argv: string[]): Promise<number> {
     const ctx: cmd.Context = {
       root: (g.root as string | undefined) ?? DEFAULT_ROOT,
       debug: g.debug === true,
+      systemdCgroup: g["systemd-cgroup"] === true,
       out: (t) => process.stdout.write(t),
     };
     const [id = "", ...rest] = line.args;

@@ -14,7 +14,9 @@ import type { EventPublisher } from "../../shim/events/publisher.js";
 import { PoolProvider } from "../../shim/sandbox/pool-provider.js";
 import { TaskManager } from "../../shim/task/task-manager.js";
 import { type ControlRequest, callControl, serveControl } from "./control.js";
+import { joinHostCgroups } from "./host-cgroup.js";
 import { hostStdio } from "./host-stdio.js";
+import { startSandboxWatcher } from "./sandbox-reaper.js";
 import {
   type ContainerRecord,
   containerDir,
@@ -23,6 +25,7 @@ import {
   readRecord,
   writeRecord,
 } from "./state-store.js";
+import { followWindowSize } from "./window-size.js";
 
 export interface ContainerStandinParams {
   kind: "container";
@@ -34,6 +37,8 @@ export interface ContainerStandinParams {
   annotations: Record<string, string>;
   ociVersion: string;
   debug: boolean;
+  /** The host cgroup(s) to join before the VM boots (host-cgroup.ts). */
+  hostCgroups: string[];
 }
 
 export interface ExecStandinParams {
@@ -97,6 +102,7 @@ function exitWith(status: number): never {
 export async function runContainerStandin(p: ContainerStandinParams): Promise<void> {
   process.on("SIGPIPE", () => {});
   const log = standinLog(p.root, p.id, "standin", p.debug);
+
   const record: ContainerRecord = {
     ociVersion: p.ociVersion,
     id: p.id,
@@ -117,6 +123,19 @@ export async function runContainerStandin(p: ContainerStandinParams): Promise<vo
   });
   let stdio: ReturnType<typeof hostStdio> | undefined;
   const execStdio = new Map<string, () => void>();
+  // recorded (as creating) and watched before the VM exists: if this process is killed, the VM
+  // goes with it
+  writeRecord(p.root, record);
+  startSandboxWatcher({ root: p.root, id: p.id, standinPid: process.pid });
+  if (p.hostCgroups.length > 0) {
+    record.hostCgroups = p.hostCgroups;
+    writeRecord(p.root, record);
+    try {
+      joinHostCgroups(p.hostCgroups, process.pid);
+    } catch (err) {
+      log.warn({ err, cgroups: p.hostCgroups }, "joining the container's host cgroup failed");
+    }
+  }
   try {
     stdio = hostStdio({
       terminal: p.terminal,
@@ -128,12 +147,15 @@ export async function runContainerStandin(p: ContainerStandinParams): Promise<vo
     log.error({ err }, "create failed");
     stdio?.dispose();
     await tasks.destroy().catch(() => {});
+    // torn down here: nothing for the watcher to reap (`create` removes the directory)
+    writeRecord(p.root, { ...record, status: "stopped", exitStatus: 1 });
     report({ ok: false, error: (err as Error).message });
     exitWith(1);
   }
   record.status = "created";
   writeRecord(p.root, record);
   let finishing = false;
+  let stopFollowing = () => {};
   const forward = (signal: NodeJS.Signals) => {
     if (finishing) return;
     tasks.kill(p.id, "", SIGNAL_NUMBERS[signal] ?? 15, false).catch((err: unknown) => {
@@ -145,6 +167,7 @@ export async function runContainerStandin(p: ContainerStandinParams): Promise<vo
   const finish = async (status: number) => {
     if (finishing) return;
     finishing = true;
+    stopFollowing();
     await tasks.delete(p.id, "").catch((err: unknown) => log.warn({ err }, "deleting the container failed"));
     await tasks.destroy().catch(() => {});
     stdio?.dispose();
@@ -161,6 +184,13 @@ export async function runContainerStandin(p: ContainerStandinParams): Promise<vo
         await tasks.start(p.id, "");
         record.status = "running";
         writeRecord(p.root, record);
+        const windowSize = stdio?.windowSize;
+        if (windowSize)
+          stopFollowing = followWindowSize(
+            windowSize,
+            (size) => tasks.resize(p.id, "", size.columns, size.rows),
+            (err) => log.warn({ err }, "passing the window size on failed"),
+          );
         return undefined;
       }
       case "kill":
@@ -223,6 +253,7 @@ export async function runContainerStandin(p: ContainerStandinParams): Promise<vo
     server.once("error", reject);
   }).catch(async (err: unknown) => {
     await tasks.destroy().catch(() => {});
+    writeRecord(p.root, { ...record, status: "stopped", exitStatus: 1 });
     report({ ok: false, error: `control socket: ${(err as Error).message}` });
     exitWith(1);
   });
@@ -259,6 +290,14 @@ export async function runExecStandin(p: ExecStandinParams): Promise<void> {
     }).catch((err: unknown) => log.warn({ err, signal }, "forwarding a signal failed"));
   };
   for (const s of FORWARDED) process.on(s, forward);
+  const windowSize = stdio?.windowSize;
+  const stopFollowing = windowSize
+    ? followWindowSize(
+        windowSize,
+        (size) => callControl(socket, { op: "resize", execId: p.execId, ...size }),
+        (err) => log.warn({ err }, "passing the window size on failed"),
+      )
+    : () => {};
   report({ ok: true });
   let status: number;
   try {
@@ -267,6 +306,7 @@ export async function runExecStandin(p: ExecStandinParams): Promise<void> {
     log.warn({ err }, "waiting for the exec failed; reporting it killed");
     status = 137;
   }
+  stopFollowing();
   stdio?.dispose();
   log.flush();
   exitWith(status);

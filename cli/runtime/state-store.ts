@@ -26,11 +26,13 @@ export interface ContainerRecord {
   created: string;
   /** The guest process's exit status once it ended. */
   exitStatus?: number;
+  /** The container's host cgroup directories (host-cgroup.ts), removed by `delete`. */
+  hostCgroups?: string[];
 }
 
 export const containerDir = (root: string, id: string) => join(root, id);
 export const controlSocket = (root: string, id: string) => join(root, id, "ctl");
-const stateFile = (root: string, id: string) => join(root, id, "state.json");
+export const stateFile = (root: string, id: string) => join(root, id, "state.json");
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks), "" when the pid does not exist. */
 export function processStartTime(pid: number): string {

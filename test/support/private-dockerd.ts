@@ -4,7 +4,7 @@
  * added by path; stopped by its pid. Plus a busybox image in docker-save form for `docker load`.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,7 +24,8 @@ export interface PrivateDockerd {
   socket: string;
   /** The runtime root dockerd gives every runc-style runtime (--root), containers below `moby/`. */
   runtimeRoot: string;
-  docker(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<DockerResult>;
+  /** Runs the docker CLI; `tty` runs it under script(1) with those stty settings (e.g. "rows 40 cols 100"). */
+  docker(args: string[], opts?: { input?: string; timeoutMs?: number; tty?: string }): Promise<DockerResult>;
   log(): string;
   stop(): Promise<void>;
 }
@@ -51,11 +52,13 @@ export async function startDockerd(runtimes: Record<string, string>): Promise<Pr
   ];
   const out = (await import("node:fs")).openSync(logFile, "a");
   const child: ChildProcess = spawn(DOCKERD, args, { stdio: ["ignore", out, out] });
-  const docker = (a: string[], o: { input?: string; timeoutMs?: number } = {}) =>
+  const docker = (a: string[], o: { input?: string; timeoutMs?: number; tty?: string } = {}) =>
     new Promise<DockerResult>((resolve) => {
+      const argv = ["-H", `unix://${socket}`, ...a];
+      const quoted = [DOCKER, ...argv].map((x) => `'${x.replaceAll("'", "'\\''")}'`).join(" ");
       const p = execFile(
-        DOCKER,
-        ["-H", `unix://${socket}`, ...a],
+        o.tty === undefined ? DOCKER : "script",
+        o.tty === undefined ? argv : ["-qec", `stty ${o.tty}; ${quoted}`, "/dev/null"],
         { timeout: o.timeoutMs ?? 240_000, maxBuffer: 16 << 20 },
         (err, stdout, stderr) => {
           const code = err
@@ -70,11 +73,26 @@ export async function startDockerd(runtimes: Record<string, string>): Promise<Pr
       else p.stdin?.end();
     });
   const stop = async () => {
+    // Containers first: dockerd's own shutdown gives them 15 s, less than a TCG VM may need, and
+    // the runc shims and stand-ins it leaves then outlive it.
+    if (child.exitCode === null) {
+      const ids = (await docker(["ps", "-aq"], { timeoutMs: 30_000 })).stdout.split("\n").filter(Boolean);
+      if (ids.length > 0) await docker(["rm", "-f", ...ids], { timeoutMs: 120_000 });
+    }
     if (child.exitCode === null && child.pid) {
       child.kill("SIGTERM");
       for (let i = 0; i < 200 && child.exitCode === null; i++) await sleep(50);
       if (child.exitCode === null) child.kill("SIGKILL");
     }
+    // Whatever still names this dockerd's directories is ours: runc shims and stand-ins go by
+    // pid; each stand-in's watcher (tskata-runtime's sandbox-reaper.ts) then reaps its VM.
+    const watcher = (cmdline: string) => cmdline.startsWith("/bin/sh\0-c\0cat >/dev/null");
+    for (const pid of processesNaming(dir, (c) => !watcher(c))) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    for (let i = 0; i < 300 && processesNaming(dir, watcher).length > 0; i++) await sleep(100);
     // dockerd's overlay mounts and the exec-root's netns files are below dir
     try {
       execFileSync("sh", [
@@ -102,6 +120,21 @@ export async function startDockerd(runtimes: Record<string, string>): Promise<Pr
     log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : ""),
     stop,
   };
+}
+
+/** Pids of the processes (not this one) whose command line names `path` and passes `also`. */
+function processesNaming(path: string, also: (cmdline: string) => boolean): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+    .filter((p) => {
+      try {
+        const cmdline = readFileSync(`/proc/${p}/cmdline`, "utf8");
+        return cmdline.includes(path) && also(cmdline);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** The busybox OCI layout tar with a docker-save manifest.json added, so Docker 20.10 loads it. */

@@ -17,7 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkId, parseCommandLine, parseSignal } from "../../../cli/runtime/args.js";
+import { callControl, serveControl } from "../../../cli/runtime/control.js";
 import { logLine } from "../../../cli/runtime/report-error.js";
+import { reapSandbox } from "../../../cli/runtime/sandbox-reaper.js";
+import { type ContainerRecord, readRecord, writeRecord } from "../../../cli/runtime/state-store.js";
+import { followWindowSize } from "../../../cli/runtime/window-size.js";
 
 const MAIN = join(import.meta.dirname, "../../../cli/runtime/main.ts");
 const scratch = mkdtempSync(join(tmpdir(), "tskata-runtime-cli-"));
@@ -162,5 +166,87 @@ describe("tskata-runtime errors (no VM)", () => {
   it("treats delete --force of an unknown container as done, as runc does", () => {
     expect(runtime(["--root", root, "delete", "--force", "ghost"]).code).toBe(0);
     expect(runtime(["--root", root, "delete", "ghost"]).code).toBe(1);
+  });
+});
+
+describe("tskata-runtime control socket", () => {
+  it("binds and answers at a container path longer than sun_path, and leaves nothing beside it", async () => {
+    // dockerd's --root plus a 64-hex id plus /ctl is over 108 bytes: the socket used to be bound
+    // at a truncated name next to the container's directory and outlive `delete`
+    const root = join(scratch, "exec", "runtime-runc", "moby");
+    const id = "a".repeat(64);
+    const socket = join(root, id, "ctl");
+    expect(Buffer.byteLength(socket)).toBeGreaterThan(108);
+    mkdirSync(join(root, id), { recursive: true });
+    const server = serveControl(socket, async (r) => (r.op === "pids" ? [1, 2] : undefined));
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+    expect(await callControl(socket, { op: "pids" })).toEqual([1, 2]);
+    expect(readdirSync(root)).toEqual([id]);
+    expect(readdirSync(join(root, id))).toEqual(["ctl"]);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(readdirSync(join(root, id))).toEqual([]);
+  });
+});
+
+describe("tskata-runtime window size following", () => {
+  it("passes each new size on once, skips 0x0, and tries a failed one again", async () => {
+    let size = { columns: 0, rows: 0 };
+    const applied: string[] = [];
+    let failNext = true;
+    const errors: unknown[] = [];
+    const stop = followWindowSize(
+      () => size,
+      async (s) => {
+        if (s.columns === 111 && failNext) {
+          failNext = false;
+          throw new Error("not started yet");
+        }
+        applied.push(`${s.columns}x${s.rows}`);
+      },
+      (err) => errors.push(err),
+      5,
+    );
+    const settle = () => new Promise((r) => setTimeout(r, 40));
+    await settle();
+    size = { columns: 111, rows: 33 };
+    await settle();
+    size = { columns: 80, rows: 24 };
+    await settle();
+    stop();
+    size = { columns: 1, rows: 1 };
+    await settle();
+    expect(applied).toEqual(["111x33", "80x24"]);
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe("tskata-runtime reaping after a dead stand-in (no VM)", () => {
+  const root = join(scratch, "reap-root");
+  const record = (id: string, pid: number): ContainerRecord => ({
+    ociVersion: "1.0.2",
+    id,
+    status: "running",
+    pid,
+    pidStart: "1",
+    bundle: "/nonexistent",
+    annotations: {},
+    created: new Date(0).toISOString(),
+  });
+
+  it("records the container of a dead stand-in as stopped with 137", async () => {
+    mkdirSync(join(root, "reap-dead"), { recursive: true });
+    writeRecord(root, record("reap-dead", 999_999));
+    await reapSandbox({ root, id: "reap-dead", standinPid: 999_999 });
+    expect(readRecord(root, "reap-dead")).toMatchObject({ status: "stopped", exitStatus: 137 });
+  });
+
+  it("leaves alone a container created again under the same id by another stand-in", async () => {
+    mkdirSync(join(root, "reap-again"), { recursive: true });
+    writeRecord(root, record("reap-again", 424_242));
+    expect(await reapSandbox({ root, id: "reap-again", standinPid: 999_999 })).toEqual([]);
+    expect(readRecord(root, "reap-again")).toMatchObject({ status: "running", pid: 424_242 });
   });
 });
