@@ -16,6 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseSpec } from "../../../agent/spec/validate.js";
 import { checkId, parseCommandLine, parseSignal } from "../../../cli/runtime/args.js";
 import { callControl, serveControl } from "../../../cli/runtime/control.js";
 import { logLine } from "../../../cli/runtime/report-error.js";
@@ -248,5 +249,61 @@ describe("tskata-runtime reaping after a dead stand-in (no VM)", () => {
     writeRecord(root, record("reap-again", 424_242));
     expect(await reapSandbox({ root, id: "reap-again", standinPid: 999_999 })).toEqual([]);
     expect(readRecord(root, "reap-again")).toMatchObject({ status: "running", pid: 424_242 });
+  });
+});
+
+describe("tskata-runtime spec, features and list (no VM)", () => {
+  it("spec writes runc's default config.json, one the guest agent accepts, and never overwrites one", () => {
+    const bundle = join(scratch, "spec-bundle");
+    mkdirSync(bundle, { recursive: true });
+    expect(runtime(["spec", "--bundle", bundle]).code).toBe(0);
+    const text = readFileSync(join(bundle, "config.json"), "utf8");
+    const doc = parseSpec(text);
+    expect(doc.process?.args).toEqual(["sh"]);
+    expect(doc.root?.path).toBe("rootfs");
+    const again = runtime(["spec", "--bundle", bundle]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("File config.json exists. Remove it first.");
+    expect(readFileSync(join(bundle, "config.json"), "utf8")).toBe(text);
+  });
+
+  it("features reports the spec versions, namespaces and hooks in the runtime-spec features format", () => {
+    const r = runtime(["features"]);
+    expect(r.code).toBe(0);
+    const f = JSON.parse(r.stdout) as {
+      ociVersionMin: string;
+      ociVersionMax: string;
+      hooks: string[];
+      linux: { namespaces: string[] };
+    };
+    expect(f.ociVersionMin).toBe("1.0.0");
+    expect(f.ociVersionMax).toBe("1.0.2");
+    expect(f.linux.namespaces.sort()).toEqual(["cgroup", "ipc", "mount", "network", "pid", "uts"]);
+    expect(f.hooks).toContain("poststop");
+  });
+
+  it("list shows each container under --root as a table, as state JSON and as bare ids", () => {
+    const root = join(scratch, "list-root");
+    expect(runtime(["--root", root, "list"]).stdout).toBe("ID   PID   STATUS   BUNDLE   CREATED   OWNER\n");
+    mkdirSync(join(root, "listed"), { recursive: true });
+    writeRecord(root, {
+      ociVersion: "1.0.2",
+      id: "listed",
+      status: "stopped",
+      pid: 999_998,
+      pidStart: "1",
+      bundle: "/bundles/listed",
+      annotations: {},
+      created: new Date(0).toISOString(),
+    });
+    const table = runtime(["--root", root, "list"]).stdout.split("\n");
+    expect(table[1]).toMatch(/^listed\s+0\s+stopped\s+\/bundles\/listed\s+1970-01-01T00:00:00\.000Z\s+root$/);
+    const json = JSON.parse(runtime(["--root", root, "list", "--format", "json"]).stdout) as {
+      id: string;
+      status: string;
+      bundle: string;
+    }[];
+    expect(json.map((s) => [s.id, s.status, s.bundle])).toEqual([["listed", "stopped", "/bundles/listed"]]);
+    expect(runtime(["--root", root, "list", "-q"]).stdout).toBe("listed\n");
   });
 });
