@@ -3,7 +3,8 @@
  * starts on a VM adopted from the pool (booted there, renamed to the pod's sandbox, its own
  * hostname and share), the pool refills; killing the pool (-9) stops its idle VMs and nothing
  * else; with no pool the shim boots cold; a VM handed out and killed with the pool in the middle
- * of its adoption leaves nothing behind; a hung idle VM is never handed out. VMs run under TCG.
+ * of its adoption leaves nothing behind; a hung or dead idle VM is never handed out. VMs run under
+ * TCG.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -281,6 +282,31 @@ describe("a warm VM pool", () => {
       const poolLog = readFileSync(join(scratch, `pool-${pool.pid}.log`), "utf8");
       expect(poolLog).toContain("idle VM unusable: discarded, not handed out");
       expect(await expectNoLeftovers("hung1", socketOf("hung1"))).toEqual([]);
+    },
+    VM_MS,
+  );
+
+  it(
+    "never hands out an idle VM that died: the pool drops it, and the pod runs on a live VM",
+    async () => {
+      const [idle] = (await waitFor("an idle VM", idleVms, 180_000))!;
+      process.kill(idle!.qemuPid, "SIGKILL");
+      await waitFor("the dead VM out of the pool", async () =>
+        (await status()).vms.some((v) => v.id === idle!.id) ? undefined : true,
+      );
+      expect(await noLeftoversOf(idle!.id)).toEqual([]);
+      const poolLog = readFileSync(join(scratch, `pool-${pool!.pid}.log`), "utf8");
+      expect(poolLog).toContain("idle VM died: removed from the pool");
+      const before = ctrd.log().length;
+      const r = await ctrd.exec(["run", "--rm", "--runtime", RUNTIME, IMAGE, "died1", "echo", "alive"], {
+        timeoutMs: VM_MS,
+      });
+      expect(r).toMatchObject({ code: 0, stdout: "alive\n" });
+      // whether it adopted the refilled VM or booted cold, no adoption of the dead VM was tried
+      const runLog = ctrd.log().slice(before);
+      expect(runLog).not.toContain(idle!.id);
+      expect(runLog).not.toContain("adoption failed");
+      expect(await expectNoLeftovers("died1", socketOf("died1"))).toEqual([]);
     },
     VM_MS,
   );
