@@ -4,7 +4,7 @@
  * KVM probe once (cached in the state dir for the rest of the file).
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -263,6 +263,16 @@ describe("a real VM under TCG", () => {
     const pids: number[] = record.processes.map((p: { pid: number }) => p.pid);
     expect(record.processes.map((p: { role: string }) => p.role).sort()).toEqual(["qemu", "virtiofsd"]);
     expect(pids.every(alive)).toBe(true);
+    // QEMU runs in an empty network namespace of its own, never the host's: host OCI hooks that
+    // configure /proc/PID/ns/net for the container's pid (QEMU's) cannot touch the host network
+    const qemuPid = (vm as QemuVm).pid;
+    expect(readlinkSync(`/proc/${qemuPid}/ns/net`)).not.toBe(readlinkSync("/proc/self/ns/net"));
+    const links = readFileSync(`/proc/${qemuPid}/net/dev`, "utf8")
+      .split("\n")
+      .slice(2)
+      .map((l) => l.split(":")[0]!.trim())
+      .filter((n) => n !== "");
+    expect(links).toEqual(["lo"]);
 
     writeFileSync(join(vm.sharedDir, "hello.txt"), "written on the host");
     expect(await channel.request("cat hello.txt", ".end", 10_000)).toContain("written on the host");

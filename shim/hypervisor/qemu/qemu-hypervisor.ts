@@ -145,11 +145,15 @@ export class QemuHypervisor implements Hypervisor {
 
   private spawnQemu(plan: VmPlan, log: Logger): Spawned {
     const qemuArgs = renderCommandLine(plan);
-    // In the pod netns (where the taps are): nsenter enters it and execs QEMU, so the child's
-    // pid and start time stay QEMU's (the resources record identifies QEMU by them).
+    // QEMU never runs in the host's network namespace. In a pod's netns (where the taps are)
+    // nsenter enters it; any other VM gets an empty netns of its own. Either tool execs QEMU, so
+    // the child's pid and start time stay QEMU's (the resources record identifies QEMU by them).
+    // Host OCI hooks get QEMU's pid as the container's (as Kata's do): a hook that configures the
+    // network at /proc/PID/ns/net (Docker's libnetwork-setkey, nerdctl's CNI hook) must find the
+    // VM's own namespace there, never the host's.
     const [command, args] = plan.network
       ? ["nsenter", [`--net=${plan.network.netnsPath}`, "--", this.config.hypervisor.path, ...qemuArgs]]
-      : [this.config.hypervisor.path, qemuArgs];
+      : ["unshare", ["--net", "--", this.config.hypervisor.path, ...qemuArgs]];
     log.debug({ command, args }, "starting QEMU");
     const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
