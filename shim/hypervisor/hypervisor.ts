@@ -7,6 +7,8 @@ export interface VmNetworkRequest {
   /** CNI's pod netns: QEMU runs inside it and opens the taps by name. */
   netnsPath: string;
   nics: { tapName: string; mac: string; mtu: number }[];
+  /** The netns is QEMU's own (see PodNetworkRecord.ownNetns); only for NICs plugged after boot. */
+  ownNetns?: boolean;
 }
 
 export interface StartRequest {

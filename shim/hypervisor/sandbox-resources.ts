@@ -237,8 +237,9 @@ export class SandboxResources {
         }
       }
     }
-    if (this.record.network) {
-      // after QEMU is gone (it holds the taps); the netns itself is CNI's and stays
+    if (this.record.network && !this.record.network.ownNetns) {
+      // after QEMU is gone (it holds the taps); the netns itself is CNI's and stays. QEMU's own
+      // netns went with QEMU, taps and all.
       const { netnsPath, tapNames } = this.record.network;
       try {
         await detachPodNetwork(this.record.network);

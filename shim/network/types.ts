@@ -52,4 +52,9 @@ export interface AttachedNic extends NetInterface {
 export interface PodNetworkRecord {
   netnsPath: string;
   tapNames: string[];
+  /**
+   * The netns is the VM's own (QEMU's, where a host hook configured the container's network):
+   * it and its taps end with QEMU, and its /proc path must not be used once QEMU is gone.
+   */
+  ownNetns?: boolean;
 }

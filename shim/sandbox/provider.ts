@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { AgentApi, HealthApi } from "../agent-client/agent-client.js";
-import type { TskataConfig } from "../config/types.js";
+import type { MachineType, TskataConfig } from "../config/types.js";
 import type { VmExit } from "../hypervisor/hypervisor.js";
 import type { Timeline } from "../timeline/timeline.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
@@ -27,6 +27,11 @@ export interface PodSandbox {
   resize(target: VmSize): Promise<VmSize>;
   /** Tears the sandbox down and releases everything it holds on the host. Idempotent. */
   stop(): Promise<unknown>;
+  /**
+   * Plugs in the network a host hook configured in the VM's own netns (SandboxSpec.hookNetwork);
+   * absent where a sandbox cannot (fakes).
+   */
+  plugHookNetwork?(machineType: MachineType): Promise<void>;
 }
 
 export interface SandboxStartRequest {

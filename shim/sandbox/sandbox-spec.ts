@@ -28,6 +28,13 @@ export interface SandboxSpec {
   hostname: string;
   /** The pod's network namespace on the host (CNI has configured it); undefined: no network. */
   netnsPath: string | undefined;
+  /**
+   * A plain container asking for a network namespace of its own (no path) with prestart or
+   * createRuntime hooks: a hook may configure that namespace at /proc/PID/ns/net (Docker's
+   * libnetwork-setkey, CNI hooks), PID being QEMU's. The VM is then booted able to take NICs
+   * after boot, and whatever the hooks configured is plugged in (VmSandbox.plugHookNetwork).
+   */
+  hookNetwork?: boolean;
   /** From the resolv.conf file containerd hands the sandbox container, when there is one. */
   dns: DnsConfig;
   /** Memory and CPU the kubelet announced for the whole pod (sizing annotations), beyond the base. */
@@ -99,6 +106,14 @@ export function readResolvConf(path: string): DnsConfig {
   return dns;
 }
 
+/** A new network namespace (no path) and a host hook that runs before the container starts. */
+function wantsHookNetwork(spec: OciSpec): boolean {
+  const ns = namespaceOf(spec, "network");
+  if (!ns || ns.path) return false;
+  const hooks = ((spec as { hooks?: Record<string, unknown> }).hooks ?? {}) as Record<string, unknown>;
+  return ["prestart", "createRuntime"].some((k) => Array.isArray(hooks[k]) && hooks[k].length > 0);
+}
+
 /**
  * The sandbox spec from the container that opens the pod. A CRI app container cannot open one
  * (its pod's sandbox container comes first); a pod asking for host namespaces is refused.
@@ -130,6 +145,7 @@ export function sandboxSpecFor(taskId: string, sandboxId: string, spec: OciSpec)
     podNamespace: annotations[Annotation.sandboxNamespace],
     hostname: hostname.slice(0, 63),
     netnsPath: type === CONTAINER_TYPE_SANDBOX ? netns : undefined,
+    ...(type !== CONTAINER_TYPE_SANDBOX && wantsHookNetwork(spec) ? { hookNetwork: true } : {}),
     dns: resolv?.source ? readResolvConf(resolv.source) : { servers: [], searches: [], options: [] },
     announced: {
       memoryBytes: numberAnnotation(spec, Annotation.sandboxMemory),

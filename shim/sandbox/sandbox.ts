@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { AgentClient } from "../agent-client/agent-client.js";
 import type { TskataConfig } from "../config/types.js";
 import type { VirtualMachine } from "../hypervisor/hypervisor.js";
+import { nicHotplugSupport, POOL_NIC_PORTS } from "../hypervisor/qemu/nic-hotplug.js";
 import { QemuHypervisor } from "../hypervisor/qemu/qemu-hypervisor.js";
 import { attachPodNetwork, configureGuestNetwork, type PodNetwork, PortForwarder } from "../network/index.js";
 import { epochNowMs, type Timeline } from "../timeline/timeline.js";
@@ -81,7 +82,10 @@ export class Sandbox extends VmSandbox {
     if (network) timeline?.mark("pod-network");
     let vm: VirtualMachine;
     try {
-      vm = await new QemuHypervisor(config, log).start({
+      // a hook may configure the VM's own netns after boot: its NICs are then hotplugged
+      const ports =
+        spec.hookNetwork && nicHotplugSupport(config.hypervisor.machineType) !== "none" ? POOL_NIC_PORTS : 0;
+      vm = await new QemuHypervisor(config, log, { nicHotplugPorts: ports }).start({
         sandboxId: spec.id,
         ...(network ? { network: network.vmNetwork } : {}),
         ...(timeline ? { timeline } : {}),

@@ -8,8 +8,16 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "pino";
 import type { AgentClient } from "../agent-client/agent-client.js";
+import type { MachineType } from "../config/types.js";
 import type { StopOptions, VirtualMachine, VmExit } from "../hypervisor/hypervisor.js";
-import type { PodNetwork, PortForwarder } from "../network/index.js";
+import { QemuVm } from "../hypervisor/qemu/qemu-vm.js";
+import {
+  attachPodNetwork,
+  configureGuestNetwork,
+  inspectNetns,
+  type PodNetwork,
+  type PortForwarder,
+} from "../network/index.js";
 import type { PodSandbox } from "./provider.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
 import type { VmSize } from "./sizing.js";
@@ -115,6 +123,27 @@ export abstract class VmSandbox implements PodSandbox {
       "sandbox grown",
     );
     return this.size;
+  }
+
+  /**
+   * After the container's host hooks ran: the network a hook configured in the VM's own netns
+   * (QEMU's; Docker's libnetwork-setkey moves the container's veth there) is attached as a pod's
+   * is (a tap per interface, tc redirects), its NICs hotplugged into the VM and configured in the
+   * guest. Nothing when that netns holds only lo. The netns and its taps end with QEMU.
+   */
+  async plugHookNetwork(machineType: MachineType): Promise<void> {
+    if (!(this.vm instanceof QemuVm)) return;
+    const netnsPath = `/proc/${this.vm.pid}/ns/net`;
+    if ((await inspectNetns(netnsPath)).interfaces.length === 0) return;
+    const network = await attachPodNetwork(netnsPath, this.log);
+    try {
+      await this.vm.plugNetwork({ ...network.vmNetwork, ownNetns: true }, machineType);
+      await configureGuestNetwork(this.client.agent, network, { log: this.log });
+    } catch (err) {
+      await detachLogged(network, this.log);
+      throw err;
+    }
+    this.log.info({ nics: network.nics.map((n) => n.name) }, "the network a hook configured is plugged in");
   }
 
   /** Destroys the sandbox in the guest, powers the VM off and releases everything. Idempotent. */

@@ -6,13 +6,14 @@
  * clear.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostCgroupDirs } from "../../cli/runtime/host-cgroup.js";
 import {
   buildRuntime,
   expectHiFromGuest,
+  GUEST_KERNEL,
   hostProcessesNaming,
   IMAGE,
   RUNTIME,
@@ -192,6 +193,78 @@ describe("Docker 20.10 with --runtime tskata", () => {
       expect(hostProcessesNaming(id)).toEqual([]);
       expect((await d.docker(["rm", "ocikilled"])).code).toBe(0);
       expect(await waitForNoLeftovers(id, mobyRoot())).toEqual([]);
+    },
+    VM_MS,
+  );
+
+  it(
+    "a container on a Docker bridge network has its IP in the guest and serves the host; the host's own network is untouched",
+    async () => {
+      const third = 100 + (process.pid % 150);
+      const subnet = `10.231.${third}`;
+      const bridge = `tskbr${third}`;
+      const hostLinks = () =>
+        readdirSync("/sys/class/net").filter((l) => l !== bridge && !l.startsWith("veth"));
+      const linksBefore = hostLinks();
+      // the host's routes, but for the bridge's own (Docker adds it with the network)
+      const hostRoutes = () =>
+        readFileSync("/proc/net/route", "utf8")
+          .split("\n")
+          .filter((l) => !l.startsWith(`${bridge}\t`));
+      const routesBefore = hostRoutes();
+      const net = await d.docker(
+        ["network", "create", "-d", "bridge", "--subnet", `${subnet}.0/24`].concat([
+          "-o",
+          `com.docker.network.bridge.name=${bridge}`,
+          "tsknet",
+        ]),
+      );
+      expect(net.code).toBe(0);
+      let id = "";
+      try {
+        const script =
+          "mkdir /www; echo served-from-the-vm > /www/index.html; ip -4 -o addr show eth0; uname -r; httpd -f -p 8080 -h /www";
+        const started = await d.docker(
+          [
+            "run",
+            "-d",
+            "--runtime",
+            "tskata",
+            "--network",
+            "tsknet",
+            "--name",
+            "ociweb",
+            IMAGE,
+            "sh",
+            "-c",
+            script,
+          ],
+          { timeoutMs: VM_MS },
+        );
+        expect(started.code).toBe(0);
+        id = started.stdout.trim();
+        const ip = await inspect("ociweb", "{{.NetworkSettings.Networks.tsknet.IPAddress}}");
+        expect(ip).toMatch(new RegExp(`^${subnet.replaceAll(".", "\\.")}\\.\\d+$`));
+        let body = "";
+        for (let i = 0; i < 100 && body === ""; i++) {
+          body = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2000) })
+            .then((r) => r.text())
+            .catch(() => "");
+          if (body === "") await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(body).toBe("served-from-the-vm\n");
+        const logs = (await d.docker(["logs", "ociweb"])).stdout;
+        expect(logs).toContain(`inet ${ip}/24`);
+        expect(logs.split("\n")[1]).toMatch(GUEST_KERNEL);
+        // libnetwork's hook configured the VM's own netns (QEMU's), not the host's
+        expect(hostLinks()).toEqual(linksBefore);
+        expect(hostRoutes()).toEqual(routesBefore);
+        expect((await d.docker(["rm", "-f", "ociweb"], { timeoutMs: 120_000 })).code).toBe(0);
+        expect(await waitForNoLeftovers(id, mobyRoot())).toEqual([]);
+      } finally {
+        await d.docker(["rm", "-f", "ociweb"], { timeoutMs: 120_000 });
+        await d.docker(["network", "rm", "tsknet"]);
+      }
     },
     VM_MS,
   );

@@ -82,7 +82,8 @@ export class QemuHypervisor implements Hypervisor {
         await resources.addProcess("qemu", qemu.child.pid!);
         request.timeline?.mark("qemu-spawn");
         try {
-          qmp = await connectQmp(paths.qmpSocket, qemu);
+          // NICs plugged after boot ride as fds on this connection (nic-hotplug.ts)
+          qmp = await connectQmp(paths.qmpSocket, qemu, (plan.nicHotplugPorts ?? 0) > 0);
           request.timeline?.mark("qmp-ready");
           break;
         } catch (err) {
@@ -178,7 +179,7 @@ export class QemuHypervisor implements Hypervisor {
 }
 
 /** Waits for QEMU's QMP socket and negotiates; fails at once (with QEMU's stderr) if QEMU exits. */
-async function connectQmp(socketPath: string, qemu: Spawned): Promise<QmpClient> {
+async function connectQmp(socketPath: string, qemu: Spawned, fdPassing: boolean): Promise<QmpClient> {
   let exit: ChildExit | undefined;
   void qemu.exited.then((e) => {
     exit = e;
@@ -200,7 +201,10 @@ async function connectQmp(socketPath: string, qemu: Spawned): Promise<QmpClient>
     await sleep(5);
   }
   try {
-    return await QmpClient.connect(socketPath, { timeoutMs: Math.max(1000, deadline - Date.now()) });
+    return await QmpClient.connect(socketPath, {
+      timeoutMs: Math.max(1000, deadline - Date.now()),
+      ...(fdPassing ? { fdPassing: true } : {}),
+    });
   } catch (err) {
     const e = exit ?? (await within(qemu.exited, 200));
     if (e) throw exitedError(e);

@@ -164,6 +164,7 @@ export class QemuVm implements VirtualMachine {
     await this.parts.resources.setNetwork({
       netnsPath: network.netnsPath,
       tapNames: network.nics.map((n) => n.tapName),
+      ...(network.ownNetns ? { ownNetns: true } : {}),
     });
     const started = performance.now();
     try {
