@@ -35,6 +35,12 @@ export interface SandboxSpec {
    * after boot, and whatever the hooks configured is plugged in (VmSandbox.plugHookNetwork).
    */
   hookNetwork?: boolean;
+  /**
+   * A plain container naming a network namespace its caller configured (podman's networks,
+   * `ctr run --with-ns network:PATH`): used as a pod's netns when it holds an interface besides
+   * lo (Sandbox.start); a namespace with only lo gives the VM no NIC.
+   */
+  givenNetnsPath?: string;
   /** From the resolv.conf file containerd hands the sandbox container, when there is one. */
   dns: DnsConfig;
   /** Memory and CPU the kubelet announced for the whole pod (sizing annotations), beyond the base. */
@@ -146,6 +152,7 @@ export function sandboxSpecFor(taskId: string, sandboxId: string, spec: OciSpec)
     hostname: hostname.slice(0, 63),
     netnsPath: type === CONTAINER_TYPE_SANDBOX ? netns : undefined,
     ...(type !== CONTAINER_TYPE_SANDBOX && wantsHookNetwork(spec) ? { hookNetwork: true } : {}),
+    ...(type !== CONTAINER_TYPE_SANDBOX && netns ? { givenNetnsPath: netns } : {}),
     dns: resolv?.source ? readResolvConf(resolv.source) : { servers: [], searches: [], options: [] },
     announced: {
       memoryBytes: numberAnnotation(spec, Annotation.sandboxMemory),

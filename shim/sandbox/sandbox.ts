@@ -12,7 +12,13 @@ import type { TskataConfig } from "../config/types.js";
 import type { VirtualMachine } from "../hypervisor/hypervisor.js";
 import { nicHotplugSupport, POOL_NIC_PORTS } from "../hypervisor/qemu/nic-hotplug.js";
 import { QemuHypervisor } from "../hypervisor/qemu/qemu-hypervisor.js";
-import { attachPodNetwork, configureGuestNetwork, type PodNetwork, PortForwarder } from "../network/index.js";
+import {
+  attachPodNetwork,
+  configureGuestNetwork,
+  inspectNetns,
+  type PodNetwork,
+  PortForwarder,
+} from "../network/index.js";
 import { epochNowMs, type Timeline } from "../timeline/timeline.js";
 import type { SandboxProvider } from "./provider.js";
 import type { SandboxSpec } from "./sandbox-spec.js";
@@ -78,7 +84,8 @@ export class Sandbox extends VmSandbox {
     };
     const log = opts.log.child({ sandboxId: spec.id });
     const t0 = performance.now();
-    const network = spec.netnsPath ? await attachPodNetwork(spec.netnsPath, log) : undefined;
+    const netnsPath = spec.netnsPath ?? (await configuredNetns(spec.givenNetnsPath));
+    const network = netnsPath ? await attachPodNetwork(netnsPath, log) : undefined;
     if (network) timeline?.mark("pod-network");
     let vm: VirtualMachine;
     try {
@@ -120,6 +127,12 @@ export class Sandbox extends VmSandbox {
       throw err;
     }
   }
+}
+
+/** A plain container's given netns, when its caller configured an interface there (not just lo). */
+async function configuredNetns(path: string | undefined): Promise<string | undefined> {
+  if (!path) return undefined;
+  return (await inspectNetns(path)).interfaces.length > 0 ? path : undefined;
 }
 
 /** Boots a fresh VM for every pod. */

@@ -13,6 +13,7 @@ import { DEFAULT_ROOT } from "../../cli/runtime/state-store.js";
 import {
   buildRuntime,
   expectHiFromGuest,
+  GUEST_KERNEL,
   IMAGE,
   RUNTIME,
   VM_MS,
@@ -150,6 +151,62 @@ describe("podman with --runtime tskata-runtime", () => {
       expect(logs.stdout).toBe("started\ngot-usr1\ngot-term\n");
       expect((await podman(["rm", "pdlong"])).code).toBe(0);
       expect(await waitForNoLeftovers(id, runtimeRoot())).toEqual([]);
+    },
+    VM_MS,
+  );
+
+  it(
+    "a container on a podman bridge network has its IP in the guest and serves the host",
+    async () => {
+      const third = 100 + (process.pid % 150);
+      const net = `tsknetp${third}`;
+      const created = await podman(["network", "create", "--subnet", `10.232.${third}.0/24`, net]);
+      expect(created.code).toBe(0);
+      // the host bridge CNI makes for it (cni-podmanN): removed again at the end
+      const bridge = (await podman(["network", "inspect", "-f", "{{.NetworkInterface}}", net])).stdout.trim();
+      let id = "";
+      try {
+        const script =
+          "mkdir /www; echo served-from-the-vm > /www/index.html; ip -4 -o addr show eth0; uname -r; httpd -f -p 8080 -h /www";
+        const started = await podman([
+          "run",
+          "-d",
+          "--log-driver",
+          "k8s-file",
+          "--network",
+          net,
+          "--name",
+          "pdweb",
+          IMAGE,
+          "sh",
+          "-c",
+          script,
+        ]);
+        expect(started.code).toBe(0);
+        id = started.stdout.trim();
+        const ip = await inspect("pdweb", `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`);
+        expect(ip).toMatch(new RegExp(`^10\\.232\\.${third}\\.\\d+$`));
+        let body = "";
+        for (let i = 0; i < 100 && body === ""; i++) {
+          body = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2000) })
+            .then((r) => r.text())
+            .catch(() => "");
+          if (body === "") await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(body).toBe("served-from-the-vm\n");
+        const logs = (await podman(["logs", "pdweb"])).stdout;
+        expect(logs).toContain(`inet ${ip}/24`);
+        expect(logs.split("\n")[1]).toMatch(GUEST_KERNEL);
+        expect((await podman(["rm", "-f", "pdweb"])).code).toBe(0);
+        expect(await waitForNoLeftovers(id, runtimeRoot())).toEqual([]);
+      } finally {
+        await podman(["rm", "-f", "pdweb"]);
+        await podman(["network", "rm", "-f", net]);
+        // CNI's bridge plugin leaves the bridge it made
+        try {
+          execFileSync("ip", ["link", "del", bridge], { stdio: "ignore" });
+        } catch {}
+      }
     },
     VM_MS,
   );

@@ -1,7 +1,8 @@
 /**
- * Which plain containers get a VM able to take a network after boot (SandboxSpec.hookNetwork):
- * those asking for a network namespace of their own with a host hook that runs before they
- * start, as Docker's bridge networks do (libnetwork-setkey configures /proc/PID/ns/net).
+ * Which plain containers get a network in their VM: by host hooks after boot (hookNetwork),
+ * for those asking for a network namespace of their own with a host hook that runs before they
+ * start, as Docker's bridge networks do (libnetwork-setkey configures /proc/PID/ns/net); or the
+ * netns its caller configured (givenNetnsPath: podman's networks).
  */
 import { describe, expect, it } from "vitest";
 import { sandboxSpecFor } from "../../../../shim/sandbox/sandbox-spec.js";
@@ -41,5 +42,12 @@ describe("sandbox spec: a network configured by host hooks", () => {
     expect(
       sandboxSpecFor("c1", "c1", spec({ type: "network" }, { poststart: [setkey] })).hookNetwork,
     ).toBeUndefined();
+  });
+
+  it("keeps a plain container's given netns path for the VM (podman's networks), never a CRI app's", () => {
+    const given = sandboxSpecFor("c1", "c1", spec({ type: "network", path: "/run/netns/podman-1" }, {}));
+    expect(given.givenNetnsPath).toBe("/run/netns/podman-1");
+    expect(given.netnsPath).toBeUndefined();
+    expect(sandboxSpecFor("c1", "c1", spec({ type: "network" }, {})).givenNetnsPath).toBeUndefined();
   });
 });
