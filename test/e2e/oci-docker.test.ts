@@ -13,11 +13,13 @@ import { hostCgroupDirs } from "../../cli/runtime/host-cgroup.js";
 import {
   buildRuntime,
   expectHiFromGuest,
-  GUEST_KERNEL,
+  expectWebFromGuest,
   hostProcessesNaming,
   IMAGE,
   RUNTIME,
+  TRAP_SCRIPT,
   VM_MS,
+  WEB_SCRIPT,
   waitForNoLeftovers,
 } from "../support/oci-fixtures.js";
 import { buildDockerArchive, type PrivateDockerd, startDockerd } from "../support/private-dockerd.js";
@@ -89,9 +91,7 @@ describe("Docker 20.10 with --runtime tskata", () => {
     "a detached container: exec (-t with the window size), top, update, events --stats, stats (host cgroup), kill -s, pause/unpause, stop (SIGTERM, then SIGKILL when ignored), logs; nothing left after rm",
     async () => {
       // TERM is trapped and survived: `docker stop` must escalate to SIGKILL (exit 137)
-      const script =
-        'trap "echo got-usr1" USR1; trap "echo got-term" TERM; echo started; while true; do sleep 0.2; done';
-      const started = await run(["-d", "--name", "ocilong", IMAGE, "sh", "-c", script]);
+      const started = await run(["-d", "--name", "ocilong", IMAGE, "sh", "-c", TRAP_SCRIPT]);
       expect(started.code).toBe(0);
       const id = started.stdout.trim();
       expect(existsSync(join(mobyRoot(), id, "state.json"))).toBe(true);
@@ -222,8 +222,6 @@ describe("Docker 20.10 with --runtime tskata", () => {
       expect(net.code).toBe(0);
       let id = "";
       try {
-        const script =
-          "mkdir /www; echo served-from-the-vm > /www/index.html; ip -4 -o addr show eth0; uname -r; httpd -f -p 8080 -h /www";
         const started = await d.docker(
           [
             "run",
@@ -237,7 +235,7 @@ describe("Docker 20.10 with --runtime tskata", () => {
             IMAGE,
             "sh",
             "-c",
-            script,
+            WEB_SCRIPT,
           ],
           { timeoutMs: VM_MS },
         );
@@ -245,17 +243,7 @@ describe("Docker 20.10 with --runtime tskata", () => {
         id = started.stdout.trim();
         const ip = await inspect("ociweb", "{{.NetworkSettings.Networks.tsknet.IPAddress}}");
         expect(ip).toMatch(new RegExp(`^${subnet.replaceAll(".", "\\.")}\\.\\d+$`));
-        let body = "";
-        for (let i = 0; i < 100 && body === ""; i++) {
-          body = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2000) })
-            .then((r) => r.text())
-            .catch(() => "");
-          if (body === "") await new Promise((r) => setTimeout(r, 200));
-        }
-        expect(body).toBe("served-from-the-vm\n");
-        const logs = (await d.docker(["logs", "ociweb"])).stdout;
-        expect(logs).toContain(`inet ${ip}/24`);
-        expect(logs.split("\n")[1]).toMatch(GUEST_KERNEL);
+        await expectWebFromGuest(ip, async () => (await d.docker(["logs", "ociweb"])).stdout);
         // libnetwork's hook configured the VM's own netns (QEMU's), not the host's
         expect(hostLinks()).toEqual(linksBefore);
         expect(hostRoutes()).toEqual(routesBefore);

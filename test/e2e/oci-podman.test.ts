@@ -13,10 +13,12 @@ import { DEFAULT_ROOT } from "../../cli/runtime/state-store.js";
 import {
   buildRuntime,
   expectHiFromGuest,
-  GUEST_KERNEL,
+  expectWebFromGuest,
   IMAGE,
   RUNTIME,
+  TRAP_SCRIPT,
   VM_MS,
+  WEB_SCRIPT,
   waitForNoLeftovers,
 } from "../support/oci-fixtures.js";
 import { buildDockerArchive } from "../support/private-dockerd.js";
@@ -128,9 +130,7 @@ describe("podman with --runtime tskata-runtime", () => {
   it(
     "a detached container: exec, kill -s, pause/unpause, stop (SIGTERM, then SIGKILL when ignored), logs; nothing left after rm",
     async () => {
-      const script =
-        'trap "echo got-usr1" USR1; trap "echo got-term" TERM; echo started; while true; do sleep 0.2; done';
-      const started = await run(["-d", "--name", "pdlong", IMAGE, "sh", "-c", script]);
+      const started = await run(["-d", "--name", "pdlong", IMAGE, "sh", "-c", TRAP_SCRIPT]);
       expect(started.stderr).toBe("");
       expect(started.code).toBe(0);
       const id = started.stdout.trim();
@@ -166,8 +166,6 @@ describe("podman with --runtime tskata-runtime", () => {
       const bridge = (await podman(["network", "inspect", "-f", "{{.NetworkInterface}}", net])).stdout.trim();
       let id = "";
       try {
-        const script =
-          "mkdir /www; echo served-from-the-vm > /www/index.html; ip -4 -o addr show eth0; uname -r; httpd -f -p 8080 -h /www";
         const started = await podman([
           "run",
           "-d",
@@ -180,23 +178,13 @@ describe("podman with --runtime tskata-runtime", () => {
           IMAGE,
           "sh",
           "-c",
-          script,
+          WEB_SCRIPT,
         ]);
         expect(started.code).toBe(0);
         id = started.stdout.trim();
         const ip = await inspect("pdweb", `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`);
         expect(ip).toMatch(new RegExp(`^10\\.232\\.${third}\\.\\d+$`));
-        let body = "";
-        for (let i = 0; i < 100 && body === ""; i++) {
-          body = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2000) })
-            .then((r) => r.text())
-            .catch(() => "");
-          if (body === "") await new Promise((r) => setTimeout(r, 200));
-        }
-        expect(body).toBe("served-from-the-vm\n");
-        const logs = (await podman(["logs", "pdweb"])).stdout;
-        expect(logs).toContain(`inet ${ip}/24`);
-        expect(logs.split("\n")[1]).toMatch(GUEST_KERNEL);
+        await expectWebFromGuest(ip, async () => (await podman(["logs", "pdweb"])).stdout);
         expect((await podman(["rm", "-f", "pdweb"])).code).toBe(0);
         expect(await waitForNoLeftovers(id, runtimeRoot())).toEqual([]);
       } finally {

@@ -19,6 +19,32 @@ export const VM_MS = 240_000;
 export const GUEST_KERNEL = /^6\.1\.0-.*-cloud-amd64$/;
 export const HOST_KERNEL = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
 
+/** A long-running guest process that reports USR1 and survives TERM (so a stop escalates to KILL). */
+export const TRAP_SCRIPT =
+  'trap "echo got-usr1" USR1; trap "echo got-term" TERM; echo started; while true; do sleep 0.2; done';
+
+/** A guest web server: prints eth0's IPv4 address and the kernel, then serves one page on 8080. */
+export const WEB_SCRIPT =
+  "mkdir /www; echo served-from-the-vm > /www/index.html; ip -4 -o addr show eth0; uname -r; httpd -f -p 8080 -h /www";
+
+/**
+ * Proves a WEB_SCRIPT container on a bridge network: the host gets its page at `ip` (within 20 s),
+ * and its log shows that address on the guest's eth0 and the guest's kernel.
+ */
+export async function expectWebFromGuest(ip: string, logs: () => Promise<string>): Promise<void> {
+  let body = "";
+  for (let i = 0; i < 100 && body === ""; i++) {
+    body = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2000) })
+      .then((r) => r.text())
+      .catch(() => "");
+    if (body === "") await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(body).toBe("served-from-the-vm\n");
+  const text = await logs();
+  expect(text).toContain(`inet ${ip}/24`);
+  expect(text.split("\n")[1]).toMatch(GUEST_KERNEL);
+}
+
 /** The output of `echo hi; uname -r; …`: asserts the first two lines (the guest's kernel, not the host's), returns the rest. */
 export function expectHiFromGuest(stdout: string): string[] {
   const [hi, kernel, ...rest] = stdout.split("\n");
