@@ -2,7 +2,13 @@
 export { NetworkError, type NetworkErrorCode } from "./errors.js";
 export { configureGuestNetwork, type GuestNetworkOptions } from "./guest-config.js";
 export { inspectNetns } from "./inspect.js";
-export { attachPodNetwork, detachPodNetwork, PodNetwork, type VmNetwork } from "./pod-network.js";
+export {
+  attachConfiguredNetwork,
+  attachPodNetwork,
+  detachPodNetwork,
+  PodNetwork,
+  type VmNetwork,
+} from "./pod-network.js";
 export { PortForwarder, type PortForwarderOptions } from "./port-forward.js";
 export type {
   AttachedNic,

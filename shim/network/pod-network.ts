@@ -56,13 +56,26 @@ export class PodNetwork {
  * attached is removed before the error leaves.
  */
 export async function attachPodNetwork(netnsPath: string, log?: Logger): Promise<PodNetwork> {
-  const config = await inspectNetns(netnsPath);
-  if (config.interfaces.length === 0) {
+  const network = await attachConfiguredNetwork(netnsPath, log);
+  if (!network) {
     throw new NetworkError(
       "NETWORK_NO_INTERFACES",
       `netns ${netnsPath} has no interface besides lo: did CNI run for this pod?`,
     );
   }
+  return network;
+}
+
+/**
+ * attachPodNetwork for a netns that may hold nothing but lo (a plain container's: its caller or a
+ * hook may or may not have configured one): undefined then, and nothing is attached.
+ */
+export async function attachConfiguredNetwork(
+  netnsPath: string,
+  log?: Logger,
+): Promise<PodNetwork | undefined> {
+  const config = await inspectNetns(netnsPath);
+  if (config.interfaces.length === 0) return undefined;
   const nics: AttachedNic[] = [];
   try {
     for (const [i, iface] of config.interfaces.entries()) {

@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { AgentClient } from "../agent-client/agent-client.js";
 import type { TskataConfig } from "../config/types.js";
 import { identify, isAlive, type ProcessIdentity } from "../hypervisor/process-identity.js";
-import { POOL_NIC_PORTS } from "../hypervisor/qemu/nic-hotplug.js";
+import { SPARE_NIC_PORTS } from "../hypervisor/qemu/nic-hotplug.js";
 import { growthRoom } from "../hypervisor/qemu/plan.js";
 import { QemuHypervisor } from "../hypervisor/qemu/qemu-hypervisor.js";
 import { type QemuVm, within } from "../hypervisor/qemu/qemu-vm.js";
@@ -71,7 +71,7 @@ export class PooledVm {
     agentTimeoutMs = 120_000,
   ): Promise<PooledVm> {
     // empty root ports: the adopting shim plugs a CRI pod's NICs into them (nic-hotplug.ts)
-    const vm = await new QemuHypervisor(config, log, { nicHotplugPorts: POOL_NIC_PORTS }).start({
+    const vm = await new QemuHypervisor(config, log, { nicHotplugPorts: SPARE_NIC_PORTS }).start({
       sandboxId: id,
     });
     let client: AgentClient | undefined;

@@ -10,12 +10,12 @@ import type { Logger } from "pino";
 import { AgentClient } from "../agent-client/agent-client.js";
 import type { TskataConfig } from "../config/types.js";
 import type { VirtualMachine } from "../hypervisor/hypervisor.js";
-import { nicHotplugSupport, POOL_NIC_PORTS } from "../hypervisor/qemu/nic-hotplug.js";
+import { nicHotplugSupport, SPARE_NIC_PORTS } from "../hypervisor/qemu/nic-hotplug.js";
 import { QemuHypervisor } from "../hypervisor/qemu/qemu-hypervisor.js";
 import {
+  attachConfiguredNetwork,
   attachPodNetwork,
   configureGuestNetwork,
-  inspectNetns,
   type PodNetwork,
   PortForwarder,
 } from "../network/index.js";
@@ -84,14 +84,17 @@ export class Sandbox extends VmSandbox {
     };
     const log = opts.log.child({ sandboxId: spec.id });
     const t0 = performance.now();
-    const netnsPath = spec.netnsPath ?? (await configuredNetns(spec.givenNetnsPath));
-    const network = netnsPath ? await attachPodNetwork(netnsPath, log) : undefined;
+    const network = spec.netnsPath
+      ? await attachPodNetwork(spec.netnsPath, log)
+      : spec.givenNetnsPath
+        ? await attachConfiguredNetwork(spec.givenNetnsPath, log)
+        : undefined;
     if (network) timeline?.mark("pod-network");
     let vm: VirtualMachine;
     try {
       // a hook may configure the VM's own netns after boot: its NICs are then hotplugged
       const ports =
-        spec.hookNetwork && nicHotplugSupport(config.hypervisor.machineType) !== "none" ? POOL_NIC_PORTS : 0;
+        spec.hookNetwork && nicHotplugSupport(config.hypervisor.machineType) !== "none" ? SPARE_NIC_PORTS : 0;
       vm = await new QemuHypervisor(config, log, { nicHotplugPorts: ports }).start({
         sandboxId: spec.id,
         ...(network ? { network: network.vmNetwork } : {}),
@@ -127,12 +130,6 @@ export class Sandbox extends VmSandbox {
       throw err;
     }
   }
-}
-
-/** A plain container's given netns, when its caller configured an interface there (not just lo). */
-async function configuredNetns(path: string | undefined): Promise<string | undefined> {
-  if (!path) return undefined;
-  return (await inspectNetns(path)).interfaces.length > 0 ? path : undefined;
 }
 
 /** Boots a fresh VM for every pod. */

@@ -12,9 +12,8 @@ import type { MachineType } from "../config/types.js";
 import type { StopOptions, VirtualMachine, VmExit } from "../hypervisor/hypervisor.js";
 import { QemuVm } from "../hypervisor/qemu/qemu-vm.js";
 import {
-  attachPodNetwork,
+  attachConfiguredNetwork,
   configureGuestNetwork,
-  inspectNetns,
   type PodNetwork,
   type PortForwarder,
 } from "../network/index.js";
@@ -65,6 +64,7 @@ export async function undoSandboxStart(parts: {
 
 export abstract class VmSandbox implements PodSandbox {
   protected currentSize: VmSize;
+  private hookNetworkPlugged = false;
 
   protected constructor(
     readonly spec: SandboxSpec,
@@ -129,13 +129,14 @@ export abstract class VmSandbox implements PodSandbox {
    * After the container's host hooks ran: the network a hook configured in the VM's own netns
    * (QEMU's; Docker's libnetwork-setkey moves the container's veth there) is attached as a pod's
    * is (a tap per interface, tc redirects), its NICs hotplugged into the VM and configured in the
-   * guest. Nothing when that netns holds only lo. The netns and its taps end with QEMU.
+   * guest. Nothing when that netns holds only lo. The netns and its taps end with QEMU. Once per
+   * sandbox: later calls do nothing.
    */
   async plugHookNetwork(machineType: MachineType): Promise<void> {
-    if (!(this.vm instanceof QemuVm)) return;
-    const netnsPath = `/proc/${this.vm.pid}/ns/net`;
-    if ((await inspectNetns(netnsPath)).interfaces.length === 0) return;
-    const network = await attachPodNetwork(netnsPath, this.log);
+    if (this.hookNetworkPlugged || !(this.vm instanceof QemuVm)) return;
+    this.hookNetworkPlugged = true;
+    const network = await attachConfiguredNetwork(`/proc/${this.vm.pid}/ns/net`, this.log);
+    if (!network) return;
     try {
       await this.vm.plugNetwork({ ...network.vmNetwork, ownNetns: true }, machineType);
       await configureGuestNetwork(this.client.agent, network, { log: this.log });

@@ -95,8 +95,6 @@ export class TaskManager {
   private startingStateDir: string | undefined;
   /** The spec and configuration the running sandbox was started with. */
   private sandboxSpec: SandboxSpec | undefined;
-  /** The sandbox's hook-configured network has been plugged in (SandboxSpec.hookNetwork). */
-  private hookNetworkPlugged = false;
   private config: TskataConfig | undefined;
   private shuttingDown = false;
 
@@ -174,9 +172,8 @@ export class TaskManager {
       timeline.mark("rootfs-mount");
       await this.runHostHooks(c, "prestart", "creating", 0);
       await this.runHostHooks(c, "createRuntime", "creating", 0);
-      if (this.sandboxSpec?.hookNetwork && this.config && !this.hookNetworkPlugged) {
+      if (this.sandboxSpec?.hookNetwork && this.config) {
         // what those hooks configured in the VM's own netns (Docker's bridge networks)
-        this.hookNetworkPlugged = true;
         await sandbox.plugHookNetwork?.(this.config.hypervisor.machineType);
         timeline.mark("hook-network");
       }
@@ -577,7 +574,6 @@ export class TaskManager {
     const sandbox = this.sandbox;
     this.sandbox = undefined;
     this.sandboxSpec = undefined;
-    this.hookNetworkPlugged = false;
     if (sandbox) await sandbox.stop();
   }
 

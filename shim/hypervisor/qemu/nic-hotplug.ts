@@ -15,8 +15,11 @@ import type { VmNetworkRequest } from "../hypervisor.js";
 import { NIC_PORT_PREFIX } from "./args/nic-ports.js";
 import type { QmpClient } from "./qmp.js";
 
-/** How many NIC root ports a warm-pool VM boots with (q35); more interfaces mean a cold boot. */
-export const POOL_NIC_PORTS = 2;
+/**
+ * How many spare NIC root ports a VM that may get NICs after boot has (q35): warm-pool VMs, and
+ * VMs whose container's hooks configure a network (SandboxSpec.hookNetwork).
+ */
+export const SPARE_NIC_PORTS = 2;
 
 /** Ids of what one hotplugged NIC consists of; `index` is its root port's number (q35) or its place in the pod's NIC list (pc). */
 export function nicIds(index: number): { fdName: string; netdev: string; device: string } {
