@@ -11,7 +11,6 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmdirSync,
   rmSync,
@@ -29,7 +28,7 @@ import { Code } from "../../protocol/ttrpc/codes.js";
 import { shimSocketPath } from "../../shim/launch/socket-address.js";
 import { connectTasks, type TasksClient } from "../support/containerd/tasks-client.js";
 import type { GrpcCallError } from "../support/cri/cri-client.js";
-import { expectNoLeftovers, sandboxProcesses } from "../support/leftovers.js";
+import { expectNoLeftovers, sandboxProcesses, shimsServing } from "../support/leftovers.js";
 
 const VM_MS = 300_000;
 /** The pod most checks run in (one VM). */
@@ -135,17 +134,8 @@ function cgroupOf(pid: number): string {
 }
 
 function shimPidServing(socket: string): number {
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    let cmd = "";
-    try {
-      cmd = readFileSync(`/proc/${p}/cmdline`, "utf8").replaceAll("\0", " ");
-    } catch {
-      continue;
-    }
-    if (cmd.includes("containerd-shim-tskata-v2") && cmd.includes(` -socket ${socket} `)) return Number(p);
-  }
-  return 0;
+  const line = shimsServing(socket)[0];
+  return line ? Number(line.split(" ")[0]) : 0;
 }
 
 /** The cgroup v1 hierarchies and the v2 unified mount a shim cgroup is made in (as runc's shim needs it). */

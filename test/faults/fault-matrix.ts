@@ -14,8 +14,6 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
-  readdirSync,
-  readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -28,6 +26,7 @@ import { OptionsSchema } from "../../protocol/generated/runtimeoptions/v1/option
 import { packageRoot } from "../../shim/config/paths.js";
 import { shimSocketPath } from "../../shim/launch/socket-address.js";
 import { connectTasks, type TasksClient } from "../support/containerd/tasks-client.js";
+import { processLines } from "../support/leftovers.js";
 import {
   hostLinks,
   sandboxPid,
@@ -170,16 +169,8 @@ function processSpec(b: FaultBench, args: string[]) {
  */
 export function containerdPid(b: FaultBench): number | undefined {
   const mark = `--config ${join(b.ctrd.dir, "config.toml")}`;
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8").replaceAll("\0", " ");
-      if (cmd.startsWith("containerd ") && cmd.includes(mark)) return Number(p);
-    } catch {
-      // gone
-    }
-  }
-  return undefined;
+  const line = processLines().find((l) => l.split(" ")[1] === "containerd" && l.includes(mark));
+  return line ? Number(line.split(" ")[0]) : undefined;
 }
 
 /** A FIFO drained as a client's stdout reader would; resolves its byte count when it closes. */
@@ -464,4 +455,17 @@ export function formatRow(r: CellResult): string {
       ...r.notes,
     ].join("; "),
   ].join(" | ");
+}
+
+/** Prints the cells as the table docs/reliability.md records and writes them to build/FILE. */
+export function reportCells(results: readonly CellResult[], file: string): void {
+  console.log(
+    [
+      "fault | stage | exits | status | exited_at lag ms | wait | clean ms | verdict | notes",
+      ...results.map(formatRow),
+    ].join("\n"),
+  );
+  const out = join(packageRoot() ?? ".", "build");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, file), JSON.stringify(results, null, 2));
 }

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { sandboxSocketDir } from "../../shim/hypervisor/sandbox-resources.js";
+import { processLines, shimsServing } from "../support/leftovers.js";
 
 export interface TraceScope {
   stateDir: string;
@@ -23,14 +24,6 @@ function pids(): string[] {
   return readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
 }
 
-function cmdline(pid: string): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-  } catch {
-    return "";
-  }
-}
-
 /** "pid cmdline" of every process naming the sandbox: QEMU, virtiofsd, a shim for its id. */
 export function sandboxProcessLines(stateDir: string, sandboxId: string): string[] {
   const marks = [
@@ -39,9 +32,7 @@ export function sandboxProcessLines(stateDir: string, sandboxId: string): string
     `${sandboxSocketDir(stateDir, sandboxId)}/`,
     ` -id ${sandboxId} `,
   ];
-  return pids()
-    .map((p) => `${p} ${cmdline(p)}`)
-    .filter((line) => marks.some((m) => line.includes(m)));
+  return processLines().filter((line) => marks.some((m) => line.includes(m)));
 }
 
 /** The pid of the sandbox's process whose program includes `what` (qemu-system, virtiofsd). */
@@ -53,9 +44,7 @@ export function sandboxPid(stateDir: string, sandboxId: string, what: string): n
 
 /** The shim daemon serving `socket`. */
 export function shimPid(socket: string): number | undefined {
-  const line = pids()
-    .map((p) => `${p} ${cmdline(p)}`)
-    .find((l) => l.includes("containerd-shim-tskata-v2") && l.includes(` -socket ${socket} `));
+  const line = shimsServing(socket)[0];
   return line ? Number(line.split(" ")[0]) : undefined;
 }
 

@@ -3,12 +3,11 @@
  * `npm run test:faults`, test/faults/matrix.faults.ts): the cells that prove the fixes of issue 9
  * and one of each kind of fault. Each cell boots a pod (one VM) with a non-default state_dir.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeBusyboxRootfs } from "../../cli/demo/busybox-image.js";
 import { RUNTIME } from "../../cli/demo/tskata-containerd.js";
-import { packageRoot } from "../../shim/config/paths.js";
 import { sandboxSocketDir } from "../../shim/hypervisor/sandbox-resources.js";
 import { shimSocketPath } from "../../shim/launch/socket-address.js";
 import {
@@ -16,8 +15,8 @@ import {
   closeBench,
   type Fault,
   type FaultBench,
-  formatRow,
   openBench,
+  reportCells,
   runCell,
   type Stage,
   violations,
@@ -34,15 +33,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  console.log(
-    [
-      "fault | stage | exits | status | exited_at lag ms | wait | clean ms | verdict | notes",
-      ...results.map(formatRow),
-    ].join("\n"),
-  );
-  const out = join(packageRoot() ?? ".", "build");
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "fault-matrix-light.json"), JSON.stringify(results, null, 2));
+  reportCells(results, "fault-matrix-light.json");
   await closeBench(bench, "fault-containerd-light");
 }, 120_000);
 

@@ -3,18 +3,15 @@
  * guest agent is reached through an exec, so from `running` on). Results go to
  * build/fault-matrix.json and the table printed at the end (docs/reliability.md records one run).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../../shim/config/paths.js";
 import {
   applicable,
   type CellResult,
   closeBench,
   FAULTS,
   type FaultBench,
-  formatRow,
   openBench,
+  reportCells,
   runCell,
   STAGES,
   violations,
@@ -28,15 +25,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  console.log(
-    [
-      "fault | stage | exits | status | exited_at lag ms | wait | clean ms | verdict | notes",
-      ...results.map(formatRow),
-    ].join("\n"),
-  );
-  const out = join(packageRoot() ?? ".", "build");
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "fault-matrix.json"), JSON.stringify(results, null, 2));
+  reportCells(results, "fault-matrix.json");
   await closeBench(bench, "fault-containerd-matrix");
 }, 120_000);
 

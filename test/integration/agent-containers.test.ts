@@ -4,7 +4,7 @@
  * exec, pause/resume, OOM and bad-input cases. Rootfs: busybox-static on the virtio-fs share.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../protocol/ttrpc/codes.js";
@@ -20,6 +20,7 @@ import {
   runContainer,
   specBytes,
 } from "../fixtures/agent-vm.js";
+import { processAlive } from "../support/leftovers.js";
 
 const guestDir = resolveGuestDir();
 const built = existsSync(join(guestDir.dir, "manifest.json"));
@@ -29,14 +30,6 @@ let avm: AgentVm;
 let agent: AgentClient;
 let rootfs: string;
 let blob: Buffer;
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
 
 async function expectCode(p: Promise<unknown>, code: Code, message: RegExp): Promise<void> {
   const err = await p.then(
@@ -82,7 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!built) return;
   await avm.stop();
-  expect(avm.pids.some(alive)).toBe(false);
+  expect(avm.pids.some(processAlive)).toBe(false);
   expect(readdirSync(join(avm.stateDir, "sandboxes"))).toEqual([]);
   rmSync(avm.stateDir, { recursive: true, force: true });
 }, 60_000);
@@ -556,7 +549,10 @@ describe("agent containers on the built guest image", () => {
     it("after the errors: the rejected ids are free, the sentinel still answers exec", async () => {
       const r = await runContainer(agent, "bad-spec", rootfs, baseSpec(["echo", "fine"]));
       expect(r.stdout).toBe("fine\n");
-      expect(await exec(sentinel, "check", ["echo", "alive"])).toEqual({ out: "alive\n", status: 0 });
+      expect(await exec(sentinel, "check", ["echo", "processAlive"])).toEqual({
+        out: "processAlive\n",
+        status: 0,
+      });
       await agent.removeContainer({ containerId: sentinel });
       await agent.removeContainer({ containerId: "stopped" });
     }, 60_000);

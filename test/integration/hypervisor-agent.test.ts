@@ -17,6 +17,7 @@ import { parseConfig } from "../../shim/config/load.js";
 import { defaultGuestArtifacts, resolveGuestDir } from "../../shim/config/paths.js";
 import { VmDeadError } from "../../shim/hypervisor/errors.js";
 import { QemuHypervisor } from "../../shim/hypervisor/qemu/qemu-hypervisor.js";
+import { processAlive } from "../support/leftovers.js";
 
 const guestDir = resolveGuestDir();
 const built = existsSync(join(guestDir.dir, "manifest.json"));
@@ -28,14 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
 
 describe("hypervisor + agent on the built guest image", () => {
   beforeAll(() => {
@@ -76,7 +69,7 @@ describe("hypervisor + agent on the built guest image", () => {
     console.log(`guest image: stop via DestroySandbox ${stopMs.toFixed(0)} ms (${exit.reason})`);
     client.close();
     expect(exit).toMatchObject({ expected: true, reason: "stopped by guest poweroff" });
-    expect(pids.some(alive)).toBe(false);
+    expect(pids.some(processAlive)).toBe(false);
     expect(readdirSync(join(stateDir, "sandboxes"))).toEqual([]);
     await expect(vm.status()).rejects.toBeInstanceOf(VmDeadError);
   }, 240_000);

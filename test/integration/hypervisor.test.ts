@@ -22,6 +22,7 @@ import { QemuHypervisor } from "../../shim/hypervisor/qemu/qemu-hypervisor.js";
 import type { QemuVm } from "../../shim/hypervisor/qemu/qemu-vm.js";
 import { cleanupSandbox } from "../../shim/hypervisor/sandbox-resources.js";
 import { ensureTinyGuest, type TinyGuest } from "../fixtures/tiny-guest.js";
+import { processAlive } from "../support/leftovers.js";
 
 let guest: TinyGuest;
 let stateDir: string;
@@ -49,15 +50,6 @@ function childPids(): number[] {
     }
   }
   return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 function sandboxes(): string[] {
@@ -262,7 +254,7 @@ describe("a real VM under TCG", () => {
     const record = JSON.parse(readFileSync(join(stateDir, "sandboxes", "vm1", "resources.json"), "utf8"));
     const pids: number[] = record.processes.map((p: { pid: number }) => p.pid);
     expect(record.processes.map((p: { role: string }) => p.role).sort()).toEqual(["qemu", "virtiofsd"]);
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(processAlive)).toBe(true);
     // QEMU runs in an empty network namespace of its own, never the host's: host OCI hooks that
     // configure /proc/PID/ns/net for the container's pid (QEMU's) cannot touch the host network
     const qemuPid = (vm as QemuVm).pid;
@@ -291,7 +283,7 @@ describe("a real VM under TCG", () => {
     expect(guestLines.some((l) => String(l.msg).startsWith("tiny-guest: ready at"))).toBe(true);
     expect(guestLines.every((l) => l.level === 30)).toBe(true);
     expect(vm.state.kind).toBe("stopped");
-    expect(pids.some(alive)).toBe(false);
+    expect(pids.some(processAlive)).toBe(false);
     expect(childPids()).toEqual([]);
     expect(sandboxes()).toEqual([]);
     await expect(vm.status()).rejects.toBeInstanceOf(VmDeadError);
@@ -329,7 +321,7 @@ describe("a real VM under TCG", () => {
     if (c instanceof Error) expect(c).toBeInstanceOf(VmDeadError);
     else (c as Duplex).destroy();
     await expect(vm.agent.connect()).rejects.toBeInstanceOf(VmDeadError);
-    expect(pids.some(alive)).toBe(false);
+    expect(pids.some(processAlive)).toBe(false);
     expect(childPids()).toEqual([]);
     expect(sandboxes()).toEqual([]);
     expect((await vm.stop()).expected).toBe(false);
@@ -343,7 +335,7 @@ describe("a real VM under TCG", () => {
     const exit = await vm.exited;
     expect(exit.expected).toBe(false);
     expect(exit.reason).toMatch(/virtiofsd exited unexpectedly \(signal SIGKILL\)/);
-    expect(alive((vm as QemuVm).pid)).toBe(false);
+    expect(processAlive((vm as QemuVm).pid)).toBe(false);
     expect(childPids()).toEqual([]);
     expect(sandboxes()).toEqual([]);
   }, 60_000);
@@ -372,12 +364,12 @@ describe("a real VM under TCG", () => {
     expect(pids).toContain(qemuPid);
     shim.kill("SIGKILL");
     await new Promise((r) => shim.once("exit", r));
-    expect(pids.every(alive)).toBe(true); // orphaned, as after a real shim crash
+    expect(pids.every(processAlive)).toBe(true); // orphaned, as after a real shim crash
 
     const report = await cleanupSandbox(stateDir, "crashed");
     expect(report?.removedDir).toBe(true);
     expect(report?.processes.find((p) => p.role === "qemu")?.outcome).toMatch(/terminated|killed/);
-    expect(pids.some(alive)).toBe(false);
+    expect(pids.some(processAlive)).toBe(false);
     expect(sandboxes()).toEqual([]);
   }, 60_000);
 });

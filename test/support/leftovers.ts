@@ -9,31 +9,46 @@ import { sandboxSocketDir } from "../../shim/hypervisor/sandbox-resources.js";
 
 export const STATE_DIR = "/run/tskata";
 
-function cmdline(pid: string): string {
+/** True while `pid` is a live process (a zombie counts as gone). */
+export function processAlive(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch {
-    return "";
+    return false;
   }
 }
 
-export function sandboxProcesses(sandboxId: string): string[] {
+/**
+ * "PID CMDLINE" of every process but this one (the command line's NULs as spaces); a process
+ * that went away meanwhile is left out.
+ */
+export function processLines(): string[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+    .flatMap((p) => {
+      try {
+        return [`${p} ${readFileSync(`/proc/${p}/cmdline`, "utf8").replaceAll("\0", " ")}`];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** QEMU and virtiofsd of a sandbox (whatever names its id, directory or socket directory). */
+export function sandboxProcesses(sandboxId: string, stateDir = STATE_DIR): string[] {
   const marks = [
     `tskata-${sandboxId},`,
     `/sandboxes/${sandboxId}/`,
-    `${sandboxSocketDir(STATE_DIR, sandboxId)}/`,
+    `${sandboxSocketDir(stateDir, sandboxId)}/`,
   ];
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .map((p) => `${p} ${cmdline(p)}`)
-    .filter((line) => marks.some((m) => line.includes(m)));
+  return processLines().filter((line) => marks.some((m) => line.includes(m)));
 }
 
 export function shimProcesses(taskId: string): string[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .map((p) => `${p} ${cmdline(p)}`)
-    .filter((line) => line.includes("containerd-shim-tskata-v2") && line.includes(` -id ${taskId} `));
+  return processLines().filter(
+    (line) => line.includes("containerd-shim-tskata-v2") && line.includes(` -id ${taskId} `),
+  );
 }
 
 export function sandboxMounts(sandboxId: string): string[] {
@@ -46,10 +61,9 @@ export function sandboxMounts(sandboxId: string): string[] {
 
 /** Shim daemons serving a socket (the pod's, whatever task id started them). */
 export function shimsServing(socket: string): string[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .map((p) => `${p} ${cmdline(p)}`)
-    .filter((line) => line.includes("containerd-shim-tskata-v2") && line.includes(` -socket ${socket} `));
+  return processLines().filter(
+    (line) => line.includes("containerd-shim-tskata-v2") && line.includes(` -socket ${socket} `),
+  );
 }
 
 export function leftovers(sandboxId: string, shimSocket?: string): string[] {

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { leftovers } from "./leftovers.js";
+import { leftovers, processLines } from "./leftovers.js";
 
 export const REPO = join(import.meta.dirname, "../..");
 export const RUNTIME = join(REPO, "dist/cli/runtime/main.js");
@@ -59,23 +59,12 @@ export function buildRuntime(): void {
   execFileSync(join(REPO, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], { cwd: REPO });
 }
 
-function cmdlines(): { pid: string; cmd: string }[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .map((pid) => {
-      try {
-        return { pid, cmd: readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ") };
-      } catch {
-        return { pid, cmd: "" };
-      }
-    });
-}
-
 /** QEMU, virtiofsd or stand-in processes whose command line names the container `id`. */
 export function hostProcessesNaming(id: string): string[] {
-  return cmdlines()
-    .filter(({ cmd }) => cmd.includes(id) && /qemu-system|virtiofsd|_standin/.test(cmd))
-    .map(({ pid, cmd }) => `${pid} ${cmd.slice(0, 200)}`);
+  return processLines()
+    .map((line) => [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)] as const)
+    .filter(([, cmd]) => cmd.includes(id) && /qemu-system|virtiofsd|_standin/.test(cmd))
+    .map(([pid, cmd]) => `${pid} ${cmd.slice(0, 200)}`);
 }
 
 /** Mount points naming `id` (the VM's shared rootfs, a caller's overlay left mounted). */

@@ -4,11 +4,12 @@
  * added by path; stopped by its pid. Plus a busybox image in docker-save form for `docker load`.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildBusyboxImage } from "../../cli/demo/busybox-image.js";
+import { processLines } from "./leftovers.js";
 
 export const DOCKER = "/usr/bin/docker";
 export const DOCKERD = "/usr/sbin/dockerd";
@@ -86,7 +87,7 @@ export async function startDockerd(runtimes: Record<string, string>): Promise<Pr
     }
     // Whatever still names this dockerd's directories is ours: runc shims and stand-ins go by
     // pid; each stand-in's watcher (tskata-runtime's sandbox-reaper.ts) then reaps its VM.
-    const watcher = (cmdline: string) => cmdline.startsWith("/bin/sh\0-c\0cat >/dev/null");
+    const watcher = (cmdline: string) => cmdline.startsWith("/bin/sh -c cat >/dev/null");
     for (const pid of processesNaming(dir, (c) => !watcher(c))) {
       try {
         process.kill(pid, "SIGKILL");
@@ -124,17 +125,10 @@ export async function startDockerd(runtimes: Record<string, string>): Promise<Pr
 
 /** Pids of the processes (not this one) whose command line names `path` and passes `also`. */
 function processesNaming(path: string, also: (cmdline: string) => boolean): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .filter((p) => {
-      try {
-        const cmdline = readFileSync(`/proc/${p}/cmdline`, "utf8");
-        return cmdline.includes(path) && also(cmdline);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return processLines()
+    .map((line) => [Number(line.slice(0, line.indexOf(" "))), line.slice(line.indexOf(" ") + 1)] as const)
+    .filter(([, cmdline]) => cmdline.includes(path) && also(cmdline))
+    .map(([pid]) => pid);
 }
 
 /** The busybox OCI layout tar with a docker-save manifest.json added, so Docker 20.10 loads it. */

@@ -27,6 +27,11 @@ export interface Published {
 
 export const noIo = { stdin: "", stdout: "", stderr: "", terminal: false };
 
+/** A Create of container `id` from `bundle` (its rootfs in the bundle, no ConfigPath). */
+export function createInput(id: string, bundle: string, io: typeof noIo = noIo) {
+  return { id, bundle, rootfs: [], io, configPath: undefined };
+}
+
 export interface TaskFixture {
   work: string;
   manager(opts?: {

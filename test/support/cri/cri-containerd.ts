@@ -22,6 +22,7 @@ import { promisify } from "node:util";
 import { type BusyboxImageConfig, buildBusyboxImage } from "../../../cli/demo/busybox-image.js";
 import { type ContainerdFixture, startContainerd } from "../../../cli/demo/private-containerd.js";
 import { makeShimBinDir } from "../../../cli/demo/tskata-containerd.js";
+import { processLines } from "../leftovers.js";
 import { type CriClient, connectCri } from "./cri-client.js";
 import { firewallRulesMentioning, removeFirewallLeftovers, snapshotFirewall } from "./host-firewall.js";
 
@@ -178,16 +179,7 @@ export function mountsUnder(dir: string): string[] {
 
 /** Processes (other than this one) whose command line mentions `needle`. */
 export function processesMentioning(needle: string): string[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .map((p) => {
-      try {
-        return `${p} ${readFileSync(`/proc/${p}/cmdline`, "utf8").replaceAll("\0", " ")}`;
-      } catch {
-        return "";
-      }
-    })
-    .filter((line) => line.includes(needle));
+  return processLines().filter((line) => line.includes(needle));
 }
 
 export async function startCriContainerd(opts: CriContainerdOptions = {}): Promise<CriContainerd> {

@@ -16,7 +16,7 @@ import { agentRpcLatency } from "../../../../shim/agent-client/rpc-latency.js";
 import { sandboxSocketDir } from "../../../../shim/hypervisor/sandbox-resources.js";
 import type { OciSpec } from "../../../../shim/spec/guest-spec.js";
 import { parsePrometheusText } from "../../../support/prometheus-check.js";
-import { noIo, type TaskFixture, taskFixture } from "../../../support/task-fixture.js";
+import { createInput, type TaskFixture, taskFixture } from "../../../support/task-fixture.js";
 
 const spec: OciSpec = {
   ociVersion: "1.0.2",
@@ -47,7 +47,7 @@ async function runningPod(agentToml = "") {
     () => m.tasks.destroy(),
     () => admin.close(),
   );
-  await m.tasks.create({ id: "c1", bundle: fx.bundle(spec), rootfs: [], io: noIo, configPath: undefined });
+  await m.tasks.create(createInput("c1", fx.bundle(spec)));
   await m.tasks.start("c1", "");
   // the endpoint starts listening as the sandbox comes up
   for (let i = 0; i < 100 && admin.address === undefined; i++) await new Promise((r) => setTimeout(r, 10));

@@ -1,40 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../../../shim/config/errors.js";
-import { parseConfig } from "../../../../shim/config/load.js";
-import type { GuestArtifacts } from "../../../../shim/config/paths.js";
+import { describe, expect, it } from "vitest";
+import { configFixture } from "../../../support/config-fixture.js";
 
-let dir: string;
-let guest: () => GuestArtifacts;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "tskata-factory-config-"));
-  const kernel = join(dir, "vmlinuz");
-  const image = join(dir, "rootfs.img");
-  for (const f of [kernel, image]) writeFileSync(f, "x");
-  guest = () => ({
-    kernel,
-    image,
-    initrd: undefined,
-    kernelCmdline: "",
-    guestDir: { dir, reason: "env TSKATA_GUEST_DIR" },
-  });
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const parse = (text: string) => parseConfig(text, { baseDir: dir, guestArtifacts: guest, source: "t.toml" });
-
-function issuesOf(text: string): { key: string; message: string }[] {
-  try {
-    parse(text);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.issues];
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
+const { parse, issuesOf } = configFixture();
 
 describe("[factory] configuration", () => {
   it("defaults: disabled, 2 idle VMs of the [hypervisor] shape, socket under the state dir", () => {

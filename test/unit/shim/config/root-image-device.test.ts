@@ -1,38 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../../../shim/config/errors.js";
-import { parseConfig } from "../../../../shim/config/load.js";
-import type { GuestArtifacts } from "../../../../shim/config/paths.js";
+import { describe, expect, it } from "vitest";
+import { configFixture } from "../../../support/config-fixture.js";
 
-let dir: string;
-let guest: () => GuestArtifacts;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "tskata-config-rid-"));
-  for (const f of ["vmlinuz", "rootfs.img"]) writeFileSync(join(dir, f), "x");
-  guest = () => ({
-    kernel: join(dir, "vmlinuz"),
-    image: join(dir, "rootfs.img"),
-    initrd: undefined,
-    kernelCmdline: "quiet",
-    guestDir: { dir, reason: "env TSKATA_GUEST_DIR" },
-  });
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const parse = (text: string) => parseConfig(text, { baseDir: dir, guestArtifacts: guest, source: "t.toml" });
-
-function issuesOf(text: string): { key: string; message: string }[] {
-  try {
-    parse(text);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.issues];
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
+const { parse, issuesOf } = configFixture("quiet");
 
 describe("hypervisor.root_image_device", () => {
   it("defaults to auto (pmem where it can be mapped) and accepts pmem and blk", () => {

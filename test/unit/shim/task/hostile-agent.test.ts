@@ -13,7 +13,7 @@ import { Code } from "../../../../protocol/ttrpc/codes.js";
 import { TtrpcError } from "../../../../protocol/ttrpc/errors.js";
 import type { OciSpec } from "../../../../shim/spec/guest-spec.js";
 import { type HostileAnswer, type HostileCall, startHostileAgent } from "../../../support/hostile-agent.js";
-import { noIo, type TaskFixture, taskFixture } from "../../../support/task-fixture.js";
+import { createInput, noIo, type TaskFixture, taskFixture } from "../../../support/task-fixture.js";
 
 let fx: TaskFixture;
 beforeAll(() => {
@@ -75,9 +75,7 @@ describe("a hostile agent", () => {
     const { tasks, provider } = hostileManager(
       honest((c) => (c.method === "CreateContainer" ? { kind: "wrong-type" } : undefined)),
     );
-    const err = await tasks
-      .create({ id: "c1", bundle: fx.bundle(spec()), rootfs: [], io: noIo, configPath: undefined })
-      .catch((e: unknown) => e);
+    const err = await tasks.create(createInput("c1", fx.bundle(spec()))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TtrpcError);
     expect((err as TtrpcError).code).toBe(Code.DATA_LOSS);
     expect((err as Error).message).toContain("CreateContainer");
@@ -99,13 +97,11 @@ describe("a hostile agent", () => {
       }),
     );
     const heapBefore = process.memoryUsage().heapUsed;
-    const err = await tasks
-      .create({ id: "c1", bundle: fx.bundle(spec()), rootfs: [], io: noIo, configPath: undefined })
-      .catch((e: unknown) => e);
+    const err = await tasks.create(createInput("c1", fx.bundle(spec()))).catch((e: unknown) => e);
     expect((err as TtrpcError).code).toBe(Code.RESOURCE_EXHAUSTED);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(4 * 1024 * 1024);
     // a second container of the same pod still gets through on a fresh VM
-    await tasks.create({ id: "c2", bundle: fx.bundle(spec()), rootfs: [], io: noIo, configPath: undefined });
+    await tasks.create(createInput("c2", fx.bundle(spec())));
     expect(agent().calls.filter((c) => c.method === "CreateContainer")).toHaveLength(1);
     await tasks.delete("c2", "");
   });
@@ -115,9 +111,7 @@ describe("a hostile agent", () => {
       honest((c) => (c.method === "CreateContainer" ? { kind: "garbage-on-wire", bytes: 4096 } : undefined)),
     );
     const t0 = Date.now();
-    const err = await tasks
-      .create({ id: "c1", bundle: fx.bundle(spec()), rootfs: [], io: noIo, configPath: undefined })
-      .catch((e: unknown) => e);
+    const err = await tasks.create(createInput("c1", fx.bundle(spec()))).catch((e: unknown) => e);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(err).toBeInstanceOf(TtrpcError);
     expect([Code.UNAVAILABLE, Code.DATA_LOSS, Code.RESOURCE_EXHAUSTED]).toContain((err as TtrpcError).code);
@@ -133,9 +127,7 @@ describe("a hostile agent", () => {
       const { tasks, agent } = hostileManager(
         honest((c) => (c.method === "CreateContainer" ? { kind: "reply", message: { pid } } : undefined)),
       );
-      const err = await tasks
-        .create({ id: "c1", bundle: fx.bundle(spec()), rootfs: [], io: noIo, configPath: undefined })
-        .catch((e: unknown) => e);
+      const err = await tasks.create(createInput("c1", fx.bundle(spec()))).catch((e: unknown) => e);
       expect((err as Error).message).toMatch(/agent reported pid \d+ for container c1/);
       expect(tasks.size).toBe(0);
       expect(agent().calls.map((c) => c.method)).toContain("RemoveContainer");
@@ -148,7 +140,7 @@ describe("a hostile agent", () => {
         c.method === "WaitProcess" ? { kind: "reply", message: { exitStatus: 0xffff_ffff } } : undefined,
       ),
     );
-    await tasks.create({ id: "c1", bundle: fx.bundle(spec()), rootfs: [], io: noIo, configPath: undefined });
+    await tasks.create(createInput("c1", fx.bundle(spec())));
     await tasks.start("c1", "");
     expect((await tasks.wait("c1", "")).status).toBe(255);
     await tasks.delete("c1", "");
@@ -162,24 +154,10 @@ describe("a hostile agent", () => {
           : undefined,
       ),
     );
-    await tasks.create({
-      id: "first",
-      bundle: fx.bundle(spec()),
-      rootfs: [],
-      io: noIo,
-      configPath: undefined,
-    });
-    const stuck = tasks
-      .create({ id: "stuck", bundle: fx.bundle(spec()), rootfs: [], io: noIo, configPath: undefined })
-      .catch((e: unknown) => e);
+    await tasks.create(createInput("first", fx.bundle(spec())));
+    const stuck = tasks.create(createInput("stuck", fx.bundle(spec()))).catch((e: unknown) => e);
     const t0 = Date.now();
-    await tasks.create({
-      id: "other",
-      bundle: fx.bundle(spec()),
-      rootfs: [],
-      io: noIo,
-      configPath: undefined,
-    });
+    await tasks.create(createInput("other", fx.bundle(spec())));
     await tasks.start("other", "");
     expect(Date.now() - t0).toBeLessThan(2000);
     await tasks.kill("other", "", 9, false).catch(() => undefined);
@@ -205,13 +183,7 @@ describe("a hostile agent", () => {
       setTimeout(() => reader.resume(), 100);
     });
     const heapBefore = process.memoryUsage().heapUsed;
-    await tasks.create({
-      id: "flood",
-      bundle: fx.bundle(spec()),
-      rootfs: [],
-      io: { ...noIo, stdout: fifo },
-      configPath: undefined,
-    });
+    await tasks.create(createInput("flood", fx.bundle(spec()), { ...noIo, stdout: fifo }));
     await new Promise((r) => setTimeout(r, 2000));
     const reads = agent().calls.filter((c) => c.method === "ReadStdout").length;
     const offered = reads * 1024 * 1024;
@@ -230,13 +202,7 @@ describe("a hostile agent", () => {
       ),
     );
     const sink = join(fx.work, "empty-replies.out");
-    await tasks.create({
-      id: "idle",
-      bundle: fx.bundle(spec()),
-      rootfs: [],
-      io: { ...noIo, stdout: `file://${sink}` },
-      configPath: undefined,
-    });
+    await tasks.create(createInput("idle", fx.bundle(spec()), { ...noIo, stdout: `file://${sink}` }));
     await new Promise((r) => setTimeout(r, 2000));
     expect(agent().calls.filter((c) => c.method === "ReadStdout").length).toBeLessThan(40);
     await tasks.destroy();

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxPaths, sandboxSocketDir } from "../../../../shim/hypervisor/sandbox-resources.js";
 import type { OciSpec } from "../../../../shim/spec/guest-spec.js";
-import { noIo, type TaskFixture, taskFixture } from "../../../support/task-fixture.js";
+import { createInput, type TaskFixture, taskFixture } from "../../../support/task-fixture.js";
 
 /** containerd's identifiers are at most 76 characters. */
 const MAX_ID = `c${"x".repeat(75)}`;
@@ -52,9 +52,9 @@ describe("ids, destinations and the share: nothing outside the sandbox's directo
     const { tasks, provider } = fx.manager();
     const b = fx.bundle(spec());
     const before = readdirSync(fx.work).sort();
-    await expect(
-      tasks.create({ id, bundle: b, rootfs: [], io: noIo, configPath: undefined }),
-    ).rejects.toThrow(expect.objectContaining({ code: "TASK_INVALID" }));
+    await expect(tasks.create(createInput(id, b))).rejects.toThrow(
+      expect.objectContaining({ code: "TASK_INVALID" }),
+    );
     expect(provider.started).toHaveLength(0);
     expect(readdirSync(fx.work).sort()).toEqual(before);
     expect(existsSync(join(fx.work, "escape"))).toBe(false);
@@ -72,15 +72,8 @@ describe("ids, destinations and the share: nothing outside the sandbox's directo
   it("creates a 76-character task with a `..` mount destination: the host uses only its own share path", async () => {
     const { tasks, provider } = fx.manager();
     const volume = mkdtempSync(join(fx.work, "volume-"));
-    await tasks.create({
-      id: MAX_ID,
-      bundle: fx.bundle(
-        spec([{ destination: "/../../etc/evil", type: "bind", source: volume, options: ["rbind", "rw"] }]),
-      ),
-      rootfs: [],
-      io: noIo,
-      configPath: undefined,
-    });
+    const evil = { destination: "/../../etc/evil", type: "bind", source: volume, options: ["rbind", "rw"] };
+    await tasks.create(createInput(MAX_ID, fx.bundle(spec([evil]))));
     const sb = provider.started[0]!;
     const guest = sb.fake.containers.get(MAX_ID)!.spec as OciSpec;
     // the destination is the guest's (crun resolves it inside the container's rootfs)
@@ -96,25 +89,18 @@ describe("ids, destinations and the share: nothing outside the sandbox's directo
   it("refuses a container whose share directory the guest replaced by a symlink to a host directory", async () => {
     const { tasks, provider } = fx.manager();
     // the pod's first container opens the sandbox; the guest then plants a symlink for the next one
-    await tasks.create({
-      id: "first",
-      bundle: fx.bundle(spec()),
-      rootfs: [],
-      io: noIo,
-      configPath: undefined,
-    });
+    await tasks.create(createInput("first", fx.bundle(spec())));
     const sb = provider.started[0]!;
     symlinkSync(outside, join(sb.sharedDir, "second"));
     const volume = mkdtempSync(join(fx.work, "volume-"));
     mkdirSync(join(volume, "d"));
     await expect(
-      tasks.create({
-        id: "second",
-        bundle: fx.bundle(spec([{ destination: "/data", type: "bind", source: volume, options: ["rbind"] }])),
-        rootfs: [],
-        io: noIo,
-        configPath: undefined,
-      }),
+      tasks.create(
+        createInput(
+          "second",
+          fx.bundle(spec([{ destination: "/data", type: "bind", source: volume, options: ["rbind"] }])),
+        ),
+      ),
     ).rejects.toThrow(/is a symlink/);
     expect(readdirSync(outside)).toEqual(["passwd"]);
     expect(mountsUnder(outside)).toEqual([]);

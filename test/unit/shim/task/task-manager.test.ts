@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SandboxError } from "../../../../shim/sandbox/errors.js";
 import type { OciSpec } from "../../../../shim/spec/guest-spec.js";
 import type { TaskManager } from "../../../../shim/task/task-manager.js";
-import { noIo, type TaskFixture, taskFixture } from "../../../support/task-fixture.js";
+import { createInput, type TaskFixture, taskFixture } from "../../../support/task-fixture.js";
 
 const MIB = 1024 * 1024;
 let fx: TaskFixture;
@@ -31,7 +31,7 @@ async function startSleeper(tasks: TaskManager, id: string): Promise<void> {
     process: { args: ["sleep", "1000"], cwd: "/", user: { uid: 0, gid: 0 } },
     root: { path: "rootfs" },
   };
-  await tasks.create({ id, bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined });
+  await tasks.create(createInput(id, bundle(spec)));
   await tasks.start(id, "");
 }
 
@@ -108,13 +108,7 @@ describe("task manager: CRI pods", () => {
   it("opens the pod's sandbox from its sandbox container (netns, hostname, DNS, pod name) and stops it with that container", async () => {
     const { tasks, provider, events } = manager();
     const files = podFiles();
-    const pid = await tasks.create({
-      id: "pod1",
-      bundle: bundle(sandboxContainerSpec(files)),
-      rootfs: [],
-      io: noIo,
-      configPath: undefined,
-    });
+    const pid = await tasks.create(createInput("pod1", bundle(sandboxContainerSpec(files))));
     expect(provider.started).toHaveLength(1);
     const sb = provider.started[0]!;
     expect(sb.request.spec).toMatchObject({
@@ -137,13 +131,7 @@ describe("task manager: CRI pods", () => {
     expect(readFileSync(hostPath, "utf8")).toContain("nameserver 10.0.0.10");
 
     await tasks.start("pod1", "");
-    const app = await tasks.create({
-      id: "app1",
-      bundle: bundle(appContainerSpec(pid, files)),
-      rootfs: [],
-      io: noIo,
-      configPath: undefined,
-    });
+    const app = await tasks.create(createInput("app1", bundle(appContainerSpec(pid, files))));
     expect(provider.started).toHaveLength(1); // joined, not a second VM
     const appSpec = sb.fake.containers.get("app1")!.spec as {
       linux: { namespaces: { type: string; path?: string }[] };
@@ -176,13 +164,7 @@ describe("task manager: CRI pods", () => {
   it("refuses an app container whose pod sandbox is not running, starting nothing", async () => {
     const { tasks, provider } = manager();
     const err = await tasks
-      .create({
-        id: "app9",
-        bundle: bundle(appContainerSpec(1, podFiles())),
-        rootfs: [],
-        io: noIo,
-        configPath: undefined,
-      })
+      .create(createInput("app9", bundle(appContainerSpec(1, podFiles()))))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SandboxError);
     expect((err as SandboxError).code).toBe("SANDBOX_NOT_RUNNING");
@@ -198,9 +180,7 @@ describe("task manager: CRI pods", () => {
     const { tasks, provider } = manager();
     const spec = sandboxContainerSpec(podFiles());
     spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== type);
-    const err = await tasks
-      .create({ id: "pod1", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined })
-      .catch((e: unknown) => e);
+    const err = await tasks.create(createInput("pod1", bundle(spec))).catch((e: unknown) => e);
     expect((err as SandboxError).code).toBe("SANDBOX_HOST_NAMESPACE");
     expect((err as Error).message).toContain(field);
     expect(provider.started).toHaveLength(0);
@@ -210,13 +190,7 @@ describe("task manager: CRI pods", () => {
   it("refuses host-to-container mount propagation, naming the mount", async () => {
     const { tasks, provider } = manager();
     const files = podFiles();
-    const pid = await tasks.create({
-      id: "pod1",
-      bundle: bundle(sandboxContainerSpec(files)),
-      rootfs: [],
-      io: noIo,
-      configPath: undefined,
-    });
+    const pid = await tasks.create(createInput("pod1", bundle(sandboxContainerSpec(files))));
     const spec = appContainerSpec(pid, files);
     spec.mounts!.push({
       destination: "/data",
@@ -224,9 +198,7 @@ describe("task manager: CRI pods", () => {
       source: files.shm,
       options: ["rbind", "rslave"],
     });
-    const err = await tasks
-      .create({ id: "app2", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined })
-      .catch((e: unknown) => e);
+    const err = await tasks.create(createInput("app2", bundle(spec))).catch((e: unknown) => e);
     expect((err as SandboxError).code).toBe("SANDBOX_MOUNT_UNSUPPORTED");
     expect((err as Error).message).toContain("/data");
     expect(provider.started[0]!.fake.containers.has("app2")).toBe(false);
@@ -236,32 +208,14 @@ describe("task manager: CRI pods", () => {
   it("grows the VM by a joining container's memory limit (base + limits), and never for one without limits", async () => {
     const { tasks, provider } = manager();
     const files = podFiles();
-    const pid = await tasks.create({
-      id: "pod1",
-      bundle: bundle(sandboxContainerSpec(files)),
-      rootfs: [],
-      io: noIo,
-      configPath: undefined,
-    });
+    const pid = await tasks.create(createInput("pod1", bundle(sandboxContainerSpec(files))));
     const sb = provider.started[0]!;
-    await tasks.create({
-      id: "plain",
-      bundle: bundle(appContainerSpec(pid, files)),
-      rootfs: [],
-      io: noIo,
-      configPath: undefined,
-    });
+    await tasks.create(createInput("plain", bundle(appContainerSpec(pid, files))));
     expect(sb.resizes).toEqual([]);
     const limited = appContainerSpec(pid, files, {
       linux: { resources: { memory: { limit: 256 * MIB }, cpu: { quota: 150_000, period: 100_000 } } },
     });
-    await tasks.create({
-      id: "limited",
-      bundle: bundle(limited),
-      rootfs: [],
-      io: noIo,
-      configPath: undefined,
-    });
+    await tasks.create(createInput("limited", bundle(limited)));
     expect(sb.resizes).toEqual([{ memoryMib: 512 + 256, vcpus: 1 + 2 }]);
     expect(sb.size).toEqual({ memoryMib: 768, vcpus: 3 });
     for (const id of ["limited", "plain", "pod1"]) await tasks.delete(id, "");
@@ -273,7 +227,7 @@ describe("task manager: CRI pods", () => {
     spec.annotations!["io.kubernetes.cri.sandbox-memory"] = String(1024 * MIB);
     spec.annotations!["io.kubernetes.cri.sandbox-cpu-quota"] = "200000";
     spec.annotations!["io.kubernetes.cri.sandbox-cpu-period"] = "100000";
-    await tasks.create({ id: "pod1", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined });
+    await tasks.create(createInput("pod1", bundle(spec)));
     expect(provider.started[0]!.request.size).toEqual({ memoryMib: 512 + 1024, vcpus: 3 });
     await tasks.delete("pod1", "");
   });
@@ -282,9 +236,7 @@ describe("task manager: CRI pods", () => {
     const { tasks, provider } = manager({ host: { memoryMib: 2048, cpus: 2 } });
     const spec = sandboxContainerSpec(podFiles());
     spec.annotations!["io.kubernetes.cri.sandbox-memory"] = String(4096 * MIB);
-    const err = await tasks
-      .create({ id: "pod1", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined })
-      .catch((e: unknown) => e);
+    const err = await tasks.create(createInput("pod1", bundle(spec))).catch((e: unknown) => e);
     expect((err as SandboxError).code).toBe("SANDBOX_RESOURCES_EXCEEDED");
     expect((err as Error).message).toContain("4608 MiB");
     expect((err as Error).message).toContain("2048 MiB");
@@ -301,7 +253,7 @@ describe("task manager: plain containers", () => {
       root: { path: "rootfs" },
       linux: { namespaces: [{ type: "pid" }, { type: "network" }] },
     };
-    await tasks.create({ id: "c1", bundle: bundle(spec), rootfs: [], io: noIo, configPath: undefined });
+    await tasks.create(createInput("c1", bundle(spec)));
     const sb = provider.started[0]!;
     expect(sb.request.spec).toMatchObject({
       id: "pod1",
