@@ -3,12 +3,13 @@
  * Debian's (C) virtiofsd serves a single VM connection and exits when that VM goes away, so
  * its exit after QEMU's is expected; an exit while the VM runs is a crash of the sandbox.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { VirtiofsCacheMode } from "../config/types.js";
 import { HypervisorError } from "./errors.js";
+import { spawnGated } from "./gated-spawn.js";
 
 export interface VirtiofsdOptions {
   path: string;
@@ -17,6 +18,8 @@ export interface VirtiofsdOptions {
   cache: VirtiofsCacheMode;
   log: Logger;
   startTimeoutMs?: number;
+  /** Records the daemon's pid; virtiofsd runs only after it resolves (gated-spawn.ts). */
+  record: (pid: number) => Promise<void>;
 }
 
 export interface ChildExit {
@@ -58,7 +61,8 @@ export class Virtiofsd {
       `cache=${opts.cache}`,
     ];
     opts.log.debug({ path: opts.path, args }, "starting virtiofsd");
-    const child = spawn(opts.path, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const gated = spawnGated(opts.path, args, { stdout: "ignore", stderr: "pipe" });
+    const { child } = gated;
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     const daemon = new Virtiofsd(child);
     if (child.pid === undefined) {
@@ -67,6 +71,13 @@ export class Virtiofsd {
         cause: err,
       });
     }
+    try {
+      await opts.record(child.pid);
+    } catch (err) {
+      gated.cancel();
+      throw err;
+    }
+    gated.release();
     const deadline = Date.now() + (opts.startTimeoutMs ?? 5000);
     let exit: ChildExit | undefined;
     void daemon.exited.then((e) => {

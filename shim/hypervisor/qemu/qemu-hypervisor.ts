@@ -3,7 +3,7 @@
  * start virtiofsd, spawn QEMU (supervised as our child, never daemonized), connect QMP and check
  * the guest runs. Any failure tears down whatever was already started before the error leaves.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { rm, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
@@ -12,6 +12,7 @@ import { VirtioSerialTransport } from "../../agent-client/transport/virtio-seria
 import { VsockTransport } from "../../agent-client/transport/vsock.js";
 import type { TskataConfig } from "../../config/types.js";
 import { HypervisorError } from "../errors.js";
+import { spawnGated } from "../gated-spawn.js";
 import type { Hypervisor, StartRequest } from "../hypervisor.js";
 import { SandboxResources, sandboxPaths } from "../sandbox-resources.js";
 import { type ChildExit, Virtiofsd } from "../virtiofsd.js";
@@ -28,6 +29,9 @@ interface Spawned {
   child: ChildProcess;
   exited: Promise<ChildExit>;
   stderr: () => string;
+  /** QEMU runs only after this (gated-spawn.ts): call it once its pid is recorded. */
+  release: () => void;
+  cancel: () => void;
 }
 
 export interface QemuHypervisorOptions {
@@ -74,12 +78,16 @@ export class QemuHypervisor implements Hypervisor {
             sharedDir: plan.sharedFs.directory,
             cache: this.config.hypervisor.virtiofsCache,
             log,
+            record: async (pid) => {
+              await resources.addProcess("virtiofsd", pid);
+            },
           });
-          await resources.addProcess("virtiofsd", virtiofsd.pid);
           request.timeline?.mark("virtiofsd");
         }
         qemu = this.spawnQemu(plan, log);
+        // recorded before it runs: a shim or pool killed at any point leaves no unrecorded QEMU
         await resources.addProcess("qemu", qemu.child.pid!);
+        qemu.release();
         request.timeline?.mark("qemu-spawn");
         try {
           // NICs plugged after boot ride as fds on this connection (nic-hotplug.ts)
@@ -131,6 +139,7 @@ export class QemuHypervisor implements Hypervisor {
       return vm;
     } catch (err) {
       qmp?.destroy();
+      qemu?.cancel();
       qemu?.child.kill("SIGKILL");
       virtiofsd?.kill();
       if (qemu) await within(qemu.exited, 2000);
@@ -147,8 +156,9 @@ export class QemuHypervisor implements Hypervisor {
   private spawnQemu(plan: VmPlan, log: Logger): Spawned {
     const qemuArgs = renderCommandLine(plan);
     // QEMU never runs in the host's network namespace. In a pod's netns (where the taps are)
-    // nsenter enters it; any other VM gets an empty netns of its own. Either tool execs QEMU, so
-    // the child's pid and start time stay QEMU's (the resources record identifies QEMU by them).
+    // nsenter enters it; any other VM gets an empty netns of its own. The gate and either tool
+    // exec QEMU, so the child's pid and start time stay QEMU's (the resources record identifies
+    // QEMU by them).
     // Host OCI hooks get QEMU's pid as the container's (as Kata's do): a hook that configures the
     // network at /proc/PID/ns/net (Docker's libnetwork-setkey, nerdctl's CNI hook) must find the
     // VM's own namespace there, never the host's.
@@ -156,7 +166,7 @@ export class QemuHypervisor implements Hypervisor {
       ? ["nsenter", [`--net=${plan.network.netnsPath}`, "--", this.config.hypervisor.path, ...qemuArgs]]
       : ["unshare", ["--net", "--", this.config.hypervisor.path, ...qemuArgs]];
     log.debug({ command, args }, "starting QEMU");
-    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const { child, release, cancel } = spawnGated(command, args, { stdout: "ignore", stderr: "pipe" });
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (s: string) => {
       stderr = (stderr + s).slice(-8192);
@@ -168,7 +178,7 @@ export class QemuHypervisor implements Hypervisor {
     if (child.pid === undefined) {
       throw new HypervisorError("VM_START_FAILED", `cannot run ${this.config.hypervisor.path}`);
     }
-    return { child, exited, stderr: () => stderr.trim() };
+    return { child, exited, stderr: () => stderr.trim(), release, cancel };
   }
 
   private transport(plan: VmPlan): AgentTransport {

@@ -17,13 +17,17 @@ const ROOT = join(import.meta.dirname, "../../..");
 const REVIEWED: Record<string, { programs: string[]; why: string }> = {
   "shim/hypervisor/qemu/qemu-hypervisor.ts": {
     programs: ["command"],
-    why: "QEMU: hypervisor.path of the host's configuration (through nsenter with a pod network)",
+    why: "QEMU: hypervisor.path of the host's configuration (through nsenter with a pod network, unshare without)",
   },
   "shim/hypervisor/accel-probe.ts": {
     programs: ["opts.qemuPath"],
     why: "QEMU for the KVM probe: hypervisor.path",
   },
   "shim/hypervisor/virtiofsd.ts": { programs: ["opts.path"], why: "virtiofsd: hypervisor.virtiofsd_path" },
+  "shim/hypervisor/gated-spawn.ts": {
+    programs: ['"/bin/sh"'],
+    why: "the gate: a fixed script that execs its caller's program, each caller reviewed here",
+  },
   "shim/launch/start.ts": {
     programs: ["process.execPath"],
     why: "the shim daemon: this Node binary and package",
@@ -46,16 +50,17 @@ const REVIEWED: Record<string, { programs: string[]; why: string }> = {
   },
 };
 
-/** The names a file imports (as values, not types) from node:child_process. */
+/** The names a file imports (as values, not types) that start a process: node:child_process's, and the gate's. */
 function childProcessImports(text: string): string[] {
-  const m = /import \{([^}]*)\} from "node:child_process"/.exec(text);
-  if (!m) return [];
-  return m[1]!
-    .split(",")
-    .map((n) => n.trim())
-    .filter((n) => n !== "" && !n.startsWith("type "))
-    .map((n) => n.split(" as ").at(-1)!.trim())
-    .filter((n) => /^(spawn|spawnSync|execFile|execFileSync|exec|execSync|fork)$/.test(n));
+  return [...text.matchAll(/import \{([^}]*)\} from "(node:child_process|[./]*gated-spawn\.js)"/g)].flatMap(
+    (m) =>
+      m[1]!
+        .split(",")
+        .map((n) => n.trim())
+        .filter((n) => n !== "" && !n.startsWith("type "))
+        .map((n) => n.split(" as ").at(-1)!.trim())
+        .filter((n) => /^(spawn|spawnSync|execFile|execFileSync|exec|execSync|fork|spawnGated)$/.test(n)),
+  );
 }
 
 /** The first argument of every call of those names (and of promisified aliases). */
