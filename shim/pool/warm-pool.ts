@@ -134,6 +134,8 @@ export class WarmPool {
       if (bad) {
         this.opts.log.warn({ vm: vm.id, reason: bad }, "idle VM unusable: discarded, not handed out");
         await this.discard(vm, bad);
+        // refill now, not when the loop's idle timer (a minute) next looks
+        this.wake?.();
         continue;
       }
       await vm.handOut();

@@ -266,7 +266,7 @@ describe("a warm VM pool", () => {
   );
 
   it(
-    "never hands out an idle VM that hangs: the pod boots cold and the hung VM is stopped",
+    "never hands out an idle VM that hangs: the pod boots cold, the hung VM is stopped and the pool refills at once",
     async () => {
       pool = startPool();
       const [idle] = (await waitFor("an idle VM", idleVms, 180_000))!;
@@ -282,6 +282,15 @@ describe("a warm VM pool", () => {
       const poolLog = readFileSync(join(scratch, `pool-${pool.pid}.log`), "utf8");
       expect(poolLog).toContain("idle VM unusable: discarded, not handed out");
       expect(await expectNoLeftovers("hung1", socketOf("hung1"))).toEqual([]);
+      // the discard wakes the refill: a new VM boots now, not when the loop's minute-long idle
+      // timer (started when the hung VM was ready, seconds ago) next fires
+      const refill = await waitFor(
+        "a refill VM booting or idle",
+        async () =>
+          (await status()).vms.find((v) => v.id !== idle!.id && ["booting", "idle"].includes(v.state)),
+        10_000,
+      );
+      expect(refill.id).not.toBe(idle!.id);
     },
     VM_MS,
   );
