@@ -66,9 +66,34 @@ describe("debug processes", () => {
       }),
     );
     const out = await readAll(debug.stdio("t1").stdout);
-    expect(out).toMatch(/^\/dev\/pts\/\d+\r\n33 101\r\nctty\r\n$/);
+    // output and status together: a failure shows both (a cut output vs. a killed shell)
+    expect({ out, status: (await debug.wait("t1")).status }).toEqual({
+      out: expect.stringMatching(/^\/dev\/pts\/\d+\r\n33 101\r\nctty\r\n$/),
+      status: 0,
+    });
     expect(debug.stdio("t1").terminal).toBe(true);
-    expect((await debug.wait("t1")).status).toBe(0);
+  });
+
+  it("hand over a terminal's whole output, up to the exit, however short the command", async () => {
+    const lines = Array.from({ length: 200 }, (_, i) => `line ${i}`);
+    for (let i = 0; i < 20; i++) {
+      await debug.start(
+        request(`short${i}`, ["sh", "-c", `printf '%s\\n' ${lines.join(" ").replace(/line /g, "line_")}`], {
+          terminal: true,
+        }),
+      );
+      const out = await readAll(debug.stdio(`short${i}`).stdout);
+      expect(out.split("\r\n").filter((l) => l !== "").length).toBe(200);
+      expect((await debug.wait(`short${i}`)).status).toBe(0);
+    }
+  });
+
+  it("keep a terminal to its own process: another process started meanwhile does not hold it", async () => {
+    await debug.start(request("held", ["sleep", "100"], { terminal: true }));
+    await debug.start(request("other", ["ls", "-l", "/proc/self/fd/"]));
+    const listing = await readAll(debug.stdio("other").stdout);
+    expect((await debug.wait("other")).status).toBe(0);
+    expect(listing).not.toMatch(/\/dev\/pts\//);
   });
 
   it("report a signal death as 128 + the signal", async () => {
