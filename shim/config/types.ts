@@ -96,6 +96,8 @@ export interface FactoryConfig {
   minHostAvailableMib: number;
   /** How long a shim waits for the pool's answer before it boots cold. */
   acquireTimeoutMs: number;
+  /** After handing out a VM, how long the pool waits before booting its replacement. */
+  refillDelayMs: number;
 }
 
 export interface TskataConfig {

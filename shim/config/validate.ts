@@ -271,6 +271,7 @@ export function validateConfig(raw: unknown, opts: ValidateOptions): TskataConfi
       socketPath: poolSocket,
       minHostAvailableMib: Number(f["min_host_available_mib"]),
       acquireTimeoutMs: Number(f["acquire_timeout_ms"]),
+      refillDelayMs: Number(f["refill_delay_ms"]),
     },
   };
 }

@@ -39,7 +39,22 @@ export interface PooledVmDescription {
   imageIdentity: string;
 }
 
-export class PooledVm {
+/** What the pool needs of one of its VMs: a PooledVm, or a test double in the pool's unit tests. */
+export interface PoolVm {
+  readonly id: string;
+  state: PooledVmState;
+  readonly bootedAt: number;
+  readonly description: PooledVmDescription;
+  /** Resolves when the VM died while the pool supervised it. */
+  readonly exited: Promise<unknown>;
+  /** QEMU and virtiofsd, by pid and start time. */
+  readonly processes: ProcessIdentity[];
+  unusable(): Promise<string | undefined>;
+  handOut(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class PooledVm implements PoolVm {
   state: PooledVmState = "idle";
   readonly bootedAt = Date.now();
   private agentClient: AgentClient | undefined;

@@ -12,7 +12,7 @@ import { hostMemAvailableMib } from "../hypervisor/qemu/plan.js";
 import { SandboxResources } from "../hypervisor/sandbox-resources.js";
 import { PoolError } from "./errors.js";
 import { imageIdentity } from "./image-identity.js";
-import { PooledVm, type PooledVmDescription } from "./pooled-vm.js";
+import { PooledVm, type PooledVmDescription, type PoolVm } from "./pooled-vm.js";
 import { pssKiB } from "./process-memory.js";
 import type { TieRegistry } from "./tie-registry.js";
 import { misfit, poolVmConfig, type Shape } from "./vm-shape.js";
@@ -49,7 +49,7 @@ export interface PoolReport {
 }
 
 interface LeaseEntry {
-  vm: PooledVm;
+  vm: PoolVm;
   owner: string;
   timer: NodeJS.Timeout;
 }
@@ -67,15 +67,20 @@ export interface WarmPoolOptions {
   leaseMs?: number;
   /** Bound on a freshly booted VM's first Health.Check answer. */
   agentTimeoutMs?: number;
+  /** Boots one idle VM (default: PooledVm.boot with the pool's VM configuration). */
+  bootVm?: (id: string) => Promise<PoolVm>;
 }
 
 export class WarmPool {
   readonly identity: string;
   private readonly vmConfig: TskataConfig;
-  private readonly idle: PooledVm[] = [];
+  private readonly bootVm: (id: string) => Promise<PoolVm>;
+  private readonly idle: PoolVm[] = [];
   private readonly leases = new Map<string, LeaseEntry>();
   private readonly adopted: Adopted[] = [];
   private booting: { id: string; since: number } | undefined;
+  /** When the last VM was handed out (factory.refill_delay_ms counts from it). */
+  private handedOutAt = 0;
   private refillNote = "starting";
   private running = false;
   private wake: (() => void) | undefined;
@@ -84,6 +89,8 @@ export class WarmPool {
   constructor(private readonly opts: WarmPoolOptions) {
     this.vmConfig = poolVmConfig(opts.config);
     this.identity = imageIdentity(opts.config);
+    this.bootVm =
+      opts.bootVm ?? ((id) => PooledVm.boot(this.vmConfig, id, this.identity, opts.log, opts.agentTimeoutMs));
   }
 
   get size(): number {
@@ -139,6 +146,7 @@ export class WarmPool {
         continue;
       }
       await vm.handOut();
+      this.handedOutAt = Date.now();
       const leaseId = randomBytes(8).toString("hex");
       const leaseMs = this.opts.leaseMs ?? DEFAULT_LEASE_MS;
       const timer = setTimeout(() => void this.expire(leaseId), leaseMs);
@@ -201,6 +209,13 @@ export class WarmPool {
         await this.sleep();
         continue;
       }
+      // the replacement waits: the adopted pod starts its containers without a boot beside it
+      const delayLeft = this.handedOutAt + this.opts.config.factory.refillDelayMs - Date.now();
+      if (delayLeft > 0) {
+        this.refillNote = `waiting ${delayLeft} ms after a hand-out (factory.refill_delay_ms)`;
+        await this.sleep(delayLeft);
+        continue;
+      }
       const available = await hostMemAvailableMib();
       const floor = this.opts.config.factory.minHostAvailableMib;
       if (available - this.shape.memoryMib < floor) {
@@ -213,13 +228,7 @@ export class WarmPool {
       this.booting = { id, since: Date.now() };
       this.opts.registry.tie(id);
       try {
-        const vm = await PooledVm.boot(
-          this.vmConfig,
-          id,
-          this.identity,
-          this.opts.log,
-          this.opts.agentTimeoutMs,
-        );
+        const vm = await this.bootVm(id);
         this.opts.registry.tie(id, vm.processes);
         failures = 0;
         if (!this.running) {
@@ -242,7 +251,7 @@ export class WarmPool {
   }
 
   /** An idle VM died under the pool: QemuVm already released its resources. */
-  private onIdleExit(vm: PooledVm): void {
+  private onIdleExit(vm: PoolVm): void {
     if (vm.state !== "idle") return;
     const i = this.idle.indexOf(vm);
     if (i >= 0) this.idle.splice(i, 1);
@@ -251,7 +260,7 @@ export class WarmPool {
     this.wake?.();
   }
 
-  private async discard(vm: PooledVm, reason: string): Promise<void> {
+  private async discard(vm: PoolVm, reason: string): Promise<void> {
     vm.state = "adopted"; // no longer idle: its exit is not a pool event
     await vm
       .stop()
@@ -268,7 +277,7 @@ export class WarmPool {
   }
 
   /** A handed-out VM is no longer supervised here: stop it by process identity, then its directory. */
-  private async stopLeased(vm: PooledVm): Promise<void> {
+  private async stopLeased(vm: PoolVm): Promise<void> {
     await stopProcesses(vm.processes);
     const resources = await SandboxResources.load(this.opts.config.runtime.stateDir, vm.id).catch(
       () => undefined,

@@ -14,12 +14,13 @@ describe("[factory] configuration", () => {
       socketPath: "/run/tsk-x/pool.sock",
       minHostAvailableMib: 1024,
       acquireTimeoutMs: 2000,
+      refillDelayMs: 0,
     });
   });
 
   it("takes every key from the file", () => {
     const c = parse(
-      '[factory]\nenabled = true\npool_size = 3\nmemory_mib = 256\nvcpus = 1\nsocket_path = "/tmp/p.sock"\nmin_host_available_mib = 0\nacquire_timeout_ms = 500\n',
+      '[factory]\nenabled = true\npool_size = 3\nmemory_mib = 256\nvcpus = 1\nsocket_path = "/tmp/p.sock"\nmin_host_available_mib = 0\nacquire_timeout_ms = 500\nrefill_delay_ms = 1500\n',
     );
     expect(c.factory).toEqual({
       enabled: true,
@@ -29,6 +30,7 @@ describe("[factory] configuration", () => {
       socketPath: "/tmp/p.sock",
       minHostAvailableMib: 0,
       acquireTimeoutMs: 500,
+      refillDelayMs: 1500,
     });
   });
 
@@ -42,6 +44,8 @@ describe("[factory] configuration", () => {
     [`socket_path = "/${"x".repeat(120)}"`, "factory.socket_path", "must be at most 107 bytes"],
     ["min_host_available_mib = -5", "factory.min_host_available_mib", "must be >= 0, got -5"],
     ["acquire_timeout_ms = 10", "factory.acquire_timeout_ms", "must be >= 50, got 10"],
+    ["refill_delay_ms = -1", "factory.refill_delay_ms", "must be >= 0, got -1"],
+    ["refill_delay_ms = 700000", "factory.refill_delay_ms", "must be <= 600000, got 700000"],
     ["size = 3", "factory.size", "unknown key"],
   ])("refuses %s naming the key", (line, key, message) => {
     const issues = issuesOf(`[factory]\n${line}\n`);
