@@ -20,6 +20,8 @@ import { BenchConfig, warmRuns } from "./peers/warm-pool-phase.js";
 
 const runsArg = process.argv.indexOf("--runs");
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+/** The refill delay compared with a configured 0 (long enough for a warm start to finish). */
+const OTHER_REFILL_DELAY_MS = 5000;
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "tskata-bench-ctr-"));
@@ -59,6 +61,20 @@ async function main(): Promise<void> {
     const warm = await warmRuns(ctrd, benchConfig, RUNS, (i, ms) =>
       process.stdout.write(`warm run ${i + 1}/${RUNS}: tskata warm ${ms.toFixed(0)} ms\n`),
     );
+    // the same warm runs with the other refill policy: is the replacement's boot beside the
+    // adopted pod's start what the configured factory.refill_delay_ms makes it?
+    const configuredDelay = config.factory.refillDelayMs;
+    const otherDelay = configuredDelay === 0 ? OTHER_REFILL_DELAY_MS : 0;
+    const warmOther = await warmRuns(
+      ctrd,
+      benchConfig,
+      RUNS,
+      (i, ms) =>
+        process.stdout.write(
+          `warm run ${i + 1}/${RUNS} (refill_delay_ms ${otherDelay}): tskata warm ${ms.toFixed(0)} ms\n`,
+        ),
+      { idPrefix: "tskwarmb", refillDelayMs: otherDelay },
+    );
     const [r, t, f] = [median(runc), median(tskata), median(floor)];
     const w = median(warm.ms);
     const warmTimelines: TimelinePhase[][] = [];
@@ -68,6 +84,10 @@ async function main(): Promise<void> {
     );
     console.log(
       `ctr run --rm true: runc median ${r.toFixed(0)} ms, tskata cold median ${t.toFixed(0)} ms (cold/runc ${(t / r).toFixed(1)}x), tskata warm median ${w.toFixed(0)} ms (warm/runc ${(w / r).toFixed(1)}x, goal ≤ 10; ${warm.adopted}/${warm.ms.length} runs adopted a pool VM)`,
+    );
+    const wo = median(warmOther.ms);
+    console.log(
+      `warm with factory.refill_delay_ms = ${configuredDelay} (configured): ${w.toFixed(0)} ms; with ${otherDelay}: ${wo.toFixed(0)} ms (${warmOther.adopted}/${warmOther.ms.length} adopted); configured/other ${(w / wo).toFixed(2)}`,
     );
     console.log(
       `warm pool: ${warm.poolSize} idle VM(s) of ${warm.shape}; pool daemon PSS ${(warm.daemonPssKiB / 1024).toFixed(1)} MiB, one idle pool VM (QEMU + virtiofsd) ${(warm.idleVmPssKiB / 1024).toFixed(1)} MiB`,

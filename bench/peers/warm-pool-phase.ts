@@ -25,12 +25,14 @@ export class BenchConfig {
     process.env["TSKATA_CONF_FILE"] = this.path;
   }
 
-  setFactory(enabled: boolean): void {
+  /** `refillDelayMs` undefined: the configuration's own factory.refill_delay_ms. */
+  setFactory(enabled: boolean, refillDelayMs?: number): void {
     const factory = {
       ...((this.base["factory"] as object) ?? {}),
       enabled,
       pool_size: 1,
       socket_path: POOL_SOCKET,
+      ...(refillDelayMs === undefined ? {} : { refill_delay_ms: refillDelayMs }),
     };
     writeFileSync(this.path, stringify({ ...this.base, factory }));
   }
@@ -45,13 +47,15 @@ export interface WarmResult {
   idleVmPssKiB: number;
 }
 
+/** Each run's task id is `${idPrefix}${i}`; the pool refills `refillDelayMs` after a hand-out. */
 export async function warmRuns(
   ctrd: TskataContainerd,
   config: BenchConfig,
   runs: number,
   progress: (i: number, ms: number) => void,
+  variant: { idPrefix: string; refillDelayMs?: number } = { idPrefix: "tskwarm" },
 ): Promise<WarmResult> {
-  config.setFactory(true);
+  config.setFactory(true, variant.refillDelayMs);
   const pool = startBenchPool(config.path, POOL_SOCKET);
   try {
     const result: WarmResult = {
@@ -74,7 +78,7 @@ export async function warmRuns(
     );
     for (let i = 0; i < runs; i++) {
       await pool.waitIdle();
-      const id = `tskwarm${i}`;
+      const id = `${variant.idPrefix}${i}`;
       const t0 = performance.now();
       const r = await ctrd.exec(
         ["run", "--rm", "--runtime", "io.containerd.tskata.v2", "localhost/busybox:latest", id, "true"],

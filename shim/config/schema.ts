@@ -80,6 +80,6 @@ export const SCHEMA: Record<"hypervisor" | "agent" | "runtime" | "factory", Sect
     socket_path: { kind: "path", default: "", check: "absolute-dir" },
     min_host_available_mib: { kind: "int", default: 1024, min: 0, max: 1_048_576 },
     acquire_timeout_ms: { kind: "int", default: 2000, min: 50, max: 60_000 },
-    refill_delay_ms: { kind: "int", default: 0, min: 0, max: 600_000 },
+    refill_delay_ms: { kind: "int", default: 3000, min: 0, max: 600_000 },
   },
 };

@@ -114,7 +114,8 @@ beforeAll(async () => {
   configPath = join(scratch, "configuration.toml");
   writeFileSync(
     configPath,
-    `[factory]\nenabled = true\npool_size = 1\nsocket_path = "${SOCKET}"\nmin_host_available_mib = 512\nacquire_timeout_ms = 5000\n`,
+    // refill at once after a hand-out: the kill -9 cases must meet a refill VM mid-boot
+    `[factory]\nenabled = true\npool_size = 1\nsocket_path = "${SOCKET}"\nmin_host_available_mib = 512\nacquire_timeout_ms = 5000\nrefill_delay_ms = 0\n`,
   );
   config = loadConfig(configPath);
   process.env["TSKATA_CONF_FILE"] = configPath; // containerd and its shims inherit it

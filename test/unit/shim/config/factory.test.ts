@@ -14,7 +14,7 @@ describe("[factory] configuration", () => {
       socketPath: "/run/tsk-x/pool.sock",
       minHostAvailableMib: 1024,
       acquireTimeoutMs: 2000,
-      refillDelayMs: 0,
+      refillDelayMs: 3000,
     });
   });
 

@@ -88,8 +88,8 @@ async function until(what: string, probe: () => boolean, timeoutMs = 5000): Prom
 const wanted = { memoryMib: 512, vcpus: 1 };
 
 describe("the warm pool's refill", () => {
-  it("boots the replacement right after a hand-out by default", async () => {
-    const { pool, boots } = startPool("");
+  it("boots the replacement right after a hand-out with refill_delay_ms = 0", async () => {
+    const { pool, boots } = startPool("refill_delay_ms = 0\n");
     await until("the first idle VM", () => boots.length === 1);
     const handedOut = Date.now();
     await pool.acquire(wanted, pool.identity, "shim-a");
@@ -113,6 +113,7 @@ describe("the warm pool's refill", () => {
 
   it("replaces an idle VM found unusable at once, not when its idle timer next fires", async () => {
     const { pool, boots } = startPool("");
+    // (no hand-out happened: the refill delay does not apply)
     await until("the first idle VM", () => boots.length === 1);
     boots[0]!.vm.unusableReason = "no answer within 2000 ms (QMP or agent hung)";
     await expect(pool.acquire(wanted, pool.identity, "shim-a")).rejects.toMatchObject({ code: "POOL_EMPTY" });
