@@ -3,10 +3,10 @@
  * connects and sends the pty master as SCM_RIGHTS. accept and recvmsg block, so they run on a
  * koffi worker thread (`.async`); the event loop never waits on them. Plus TIOCSWINSZ.
  */
-type AsyncFn = { async: (...args: unknown[]) => void };
+type AsyncFn = ((...args: never[]) => unknown) & { async: (...args: unknown[]) => void };
 
 import { NativeError } from "./errors.js";
-import { check, errnoName, koffi, libc } from "./libc.js";
+import { check, ioctlWithBuffer, koffi, libcFunc } from "./libc.js";
 import {
   AF_UNIX,
   msghdrType,
@@ -20,34 +20,10 @@ import {
 const TIOCSWINSZ = 0x5414;
 const CONTROL_LEN = 64;
 
-interface Bindings {
-  socket: (domain: number, type: number, protocol: number) => number;
-  bind: (fd: number, addr: Buffer, len: number) => number;
-  listen: (fd: number, backlog: number) => number;
-  accept4: AsyncFn;
-  recvmsg: AsyncFn;
-  close: (fd: number) => number;
-  shutdown: (fd: number, how: number) => number;
-  ioctlWinsize: (fd: number, request: number, ws: Buffer) => number;
-}
-
-let bindings: Bindings | undefined;
-function load(): Bindings {
-  if (bindings) return bindings;
-  const lib = libc();
-  const msghdr = msghdrType();
-  bindings = {
-    socket: lib.func("int socket(int, int, int)"),
-    bind: lib.func("int bind(int, const void *addr, uint32_t len)"),
-    listen: lib.func("int listen(int, int)"),
-    accept4: lib.func("int accept4(int, void *addr, void *len, int flags)"),
-    recvmsg: lib.func(`long recvmsg(int fd, ${msghdr} *msg, int flags)`),
-    close: lib.func("int close(int)"),
-    shutdown: lib.func("int shutdown(int, int)"),
-    ioctlWinsize: lib.func("int ioctl(int fd, unsigned long request, const void *ws)"),
-  };
-  return bindings;
-}
+const close = () => libcFunc<(fd: number) => number>("int close(int)");
+/** accept4 and recvmsg block: they are called with `.async`, on a koffi worker thread. */
+const accept4 = () => libcFunc<AsyncFn>("int accept4(int, void *addr, void *len, int flags)");
+const recvmsg = () => libcFunc<AsyncFn>(`long recvmsg(int fd, ${msghdrType()} *msg, int flags)`);
 
 function callAsync(f: AsyncFn, ...args: unknown[]): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -55,24 +31,24 @@ function callAsync(f: AsyncFn, ...args: unknown[]): Promise<number> {
   });
 }
 
-function fail(syscall: string, detail: string): NativeError {
-  const errno = koffi().errno();
-  return new NativeError(syscall, errno, errnoName(errno), detail);
-}
-
 /** A listening console socket at `path`; close() releases it. */
 export class ConsoleSocket {
   private fd: number;
 
   constructor(readonly path: string) {
-    const b = load();
-    this.fd = check(b.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket", "AF_UNIX");
+    const socket =
+      libcFunc<(domain: number, type: number, protocol: number) => number>("int socket(int, int, int)");
+    const bind = libcFunc<(fd: number, addr: Buffer, len: number) => number>(
+      "int bind(int, const void *addr, uint32_t len)",
+    );
+    const listen = libcFunc<(fd: number, backlog: number) => number>("int listen(int, int)");
+    this.fd = check(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket", "AF_UNIX");
     const addr = sockaddrUn(path);
     try {
-      check(b.bind(this.fd, addr, addr.length), "bind", path);
-      check(b.listen(this.fd, 1), "listen", path);
+      check(bind(this.fd, addr, addr.length), "bind", path);
+      check(listen(this.fd, 1), "listen", path);
     } catch (err) {
-      b.close(this.fd);
+      close()(this.fd);
       throw err;
     }
   }
@@ -82,9 +58,8 @@ export class ConsoleSocket {
    * Close the socket to give up: accept then fails.
    */
   async receiveFd(): Promise<number> {
-    const b = load();
-    const conn = await callAsync(b.accept4, this.fd, null, null, SOCK_CLOEXEC);
-    if (conn < 0) throw fail("accept4", this.path);
+    const conn = await callAsync(accept4(), this.fd, null, null, SOCK_CLOEXEC);
+    check(conn, "accept4", this.path);
     try {
       const k = koffi();
       // memory koffi does not copy: the kernel writes the control message straight into it
@@ -99,8 +74,8 @@ export class ConsoleSocket {
         msg_controllen: CONTROL_LEN,
         msg_flags: 0,
       };
-      const n = await callAsync(b.recvmsg, conn, msg, 0);
-      if (n < 0) throw fail("recvmsg", this.path);
+      const n = await callAsync(recvmsg(), conn, msg, 0);
+      check(n, "recvmsg", this.path);
       const control = Buffer.from(k.decode(controlPtr, k.array("uint8_t", CONTROL_LEN)) as number[]);
       k.free(data);
       k.free(controlPtr);
@@ -112,15 +87,15 @@ export class ConsoleSocket {
         throw new NativeError("recvmsg", 0, "ENOMSG", `${this.path}: no SCM_RIGHTS fd received`);
       return control.readInt32LE(16);
     } finally {
-      b.close(conn);
+      close()(conn);
     }
   }
 
   close(): void {
     if (this.fd < 0) return;
     // shutdown wakes an accept blocked on the worker thread (close alone would not)
-    load().shutdown(this.fd, 2);
-    load().close(this.fd);
+    libcFunc<(fd: number, how: number) => number>("int shutdown(int, int)")(this.fd, 2);
+    close()(this.fd);
     this.fd = -1;
   }
 }
@@ -130,5 +105,5 @@ export function setWindowSize(fd: number, rows: number, columns: number): void {
   const ws = Buffer.alloc(8); // struct winsize { u16 rows, cols, xpixel, ypixel }
   ws.writeUInt16LE(rows, 0);
   ws.writeUInt16LE(columns, 2);
-  check(load().ioctlWinsize(fd, TIOCSWINSZ, ws), "ioctl", `TIOCSWINSZ fd ${fd}`);
+  check(ioctlWithBuffer(fd, TIOCSWINSZ, ws), "ioctl", `TIOCSWINSZ fd ${fd}`);
 }

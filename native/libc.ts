@@ -64,6 +64,13 @@ export function libcFunc<T extends LibcFn>(decl: string): T {
   return f as T;
 }
 
+/** ioctl(fd, request, buf) with a struct passed by pointer (winsize, ifreq …); the raw result. */
+export function ioctlWithBuffer(fd: number, request: number, buf: Buffer): number {
+  return libcFunc<(fd: number, request: number, buf: Buffer) => number>(
+    "int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)",
+  )(fd, request, buf);
+}
+
 /** errno of the last failed call on this thread. */
 export function lastErrno(): number {
   return koffi().errno();

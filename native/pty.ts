@@ -3,7 +3,7 @@
  * a process the agent spawns itself (debug exec), where no crun console socket hands one over.
  */
 import { closeSync, constants, openSync } from "node:fs";
-import { check, libcFunc } from "./libc.js";
+import { check, ioctlWithBuffer, libcFunc } from "./libc.js";
 
 const O_RDWR = 0o2;
 const O_NOCTTY = 0o400;
@@ -45,10 +45,7 @@ const TIOCGWINSZ = 0x5413;
 
 /** ioctl(TIOCGWINSZ): the window size set on a terminal (0x0 when nobody set one). */
 export function windowSize(fd: number): { rows: number; columns: number } {
-  const ioctl = libcFunc<(fd: number, request: number, ws: Buffer) => number>(
-    "int ioctl(int fd, unsigned long request, _Inout_ uint8_t *ws)",
-  );
   const ws = Buffer.alloc(8); // struct winsize { u16 rows, cols, xpixel, ypixel }
-  check(ioctl(fd, TIOCGWINSZ, ws), "ioctl", `TIOCGWINSZ fd ${fd}`);
+  check(ioctlWithBuffer(fd, TIOCGWINSZ, ws), "ioctl", `TIOCGWINSZ fd ${fd}`);
   return { rows: ws.readUInt16LE(0), columns: ws.readUInt16LE(2) };
 }

@@ -4,7 +4,7 @@
  * send on an already connected socket (an fd for QEMU's QMP `getfd`). Plus raw mode (cfmakeraw)
  * for a pty whose line discipline is the guest's, not this host's.
  */
-import { check, libc } from "./libc.js";
+import { check, libcFunc } from "./libc.js";
 import {
   AF_UNIX,
   msghdrType,
@@ -19,53 +19,31 @@ const TCSANOW = 0;
 /** sizeof(struct termios) on x86_64 glibc. */
 const TERMIOS_SIZE = 60;
 
-interface Bindings {
-  socket: (domain: number, type: number, protocol: number) => number;
-  connect: (fd: number, addr: Buffer, len: number) => number;
-  sendmsg: (fd: number, msg: unknown, flags: number) => number;
-  close: (fd: number) => number;
-  tcgetattr: (fd: number, termios: Buffer) => number;
-  tcsetattr: (fd: number, when: number, termios: Buffer) => number;
-  cfmakeraw: (termios: Buffer) => void;
-}
-
-let bindings: Bindings | undefined;
-function load(): Bindings {
-  if (bindings) return bindings;
-  const lib = libc();
-  const msghdr = msghdrType();
-  bindings = {
-    socket: lib.func("int socket(int, int, int)"),
-    connect: lib.func("int connect(int, const void *addr, uint32_t len)"),
-    sendmsg: lib.func(`long sendmsg(int fd, const ${msghdr} *msg, int flags)`),
-    close: lib.func("int close(int)"),
-    tcgetattr: lib.func("int tcgetattr(int fd, _Out_ uint8_t *termios)"),
-    tcsetattr: lib.func("int tcsetattr(int fd, int when, const uint8_t *termios)"),
-    cfmakeraw: lib.func("void cfmakeraw(_Inout_ uint8_t *termios)"),
-  };
-  return bindings;
-}
-
+const close = () => libcFunc<(fd: number) => number>("int close(int)");
+const socket = () =>
+  libcFunc<(domain: number, type: number, protocol: number) => number>("int socket(int, int, int)");
 /** Connects to the unix socket at `path` and sends `fd` with `name` as the message (runc sends the pty's path). */
 export function sendFd(path: string, fd: number, name: string): void {
   const sock = connectUnixStream(path);
   try {
     sendWithFd(sock, Buffer.from(name, "utf8"), fd, path);
   } finally {
-    load().close(sock);
+    close()(sock);
   }
 }
 
 /** A connected AF_UNIX stream socket (close-on-exec) to `path`; the caller owns the fd. */
 export function connectUnixStream(path: string): number {
-  const b = load();
+  const connect = libcFunc<(fd: number, addr: Buffer, len: number) => number>(
+    "int connect(int, const void *addr, uint32_t len)",
+  );
   const addr = sockaddrUn(path);
-  const sock = check(b.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket", "AF_UNIX");
+  const sock = check(socket()(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket", "AF_UNIX");
   try {
-    check(b.connect(sock, addr, addr.length), "connect", path);
+    check(connect(sock, addr, addr.length), "connect", path);
     return sock;
   } catch (err) {
-    b.close(sock);
+    close()(sock);
     throw err;
   }
 }
@@ -91,16 +69,25 @@ export function sendWithFd(sock: number, data: Buffer, fd: number, peer = `fd ${
     msg_controllen: control.length,
     msg_flags: 0,
   };
-  const sent = check(Number(load().sendmsg(sock, msg, 0)), "sendmsg", peer);
+  const sendmsg = libcFunc<(fd: number, msg: unknown, flags: number) => number | bigint>(
+    `long sendmsg(int fd, const ${msghdrType()} *msg, int flags)`,
+  );
+  const sent = check(Number(sendmsg(sock, msg, 0)), "sendmsg", peer);
   if (sent !== data.length)
     throw new RangeError(`sendmsg to ${peer}: sent ${sent} of ${data.length} bytes with an fd`);
 }
 
 /** Puts the terminal behind `fd` in raw mode (no echo, no line editing, no output translation). */
 export function makeRaw(fd: number): void {
-  const b = load();
+  const tcgetattr = libcFunc<(fd: number, termios: Buffer) => number>(
+    "int tcgetattr(int fd, _Out_ uint8_t *termios)",
+  );
+  const tcsetattr = libcFunc<(fd: number, when: number, termios: Buffer) => number>(
+    "int tcsetattr(int fd, int when, const uint8_t *termios)",
+  );
+  const cfmakeraw = libcFunc<(termios: Buffer) => void>("void cfmakeraw(_Inout_ uint8_t *termios)");
   const t = Buffer.alloc(TERMIOS_SIZE);
-  check(b.tcgetattr(fd, t), "tcgetattr", `fd ${fd}`);
-  b.cfmakeraw(t);
-  check(b.tcsetattr(fd, TCSANOW, t), "tcsetattr", `fd ${fd}`);
+  check(tcgetattr(fd, t), "tcgetattr", `fd ${fd}`);
+  cfmakeraw(t);
+  check(tcsetattr(fd, TCSANOW, t), "tcsetattr", `fd ${fd}`);
 }

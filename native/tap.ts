@@ -6,7 +6,7 @@
  * IFF_NO_PI, IFF_VNET_HDR. The fd can then be handed to a QEMU running in any namespace.
  */
 import { closeSync, constants, openSync } from "node:fs";
-import { check, libcFunc } from "./libc.js";
+import { check, ioctlWithBuffer } from "./libc.js";
 import { onThreadInNetns } from "./netns-socket.js";
 
 /** _IOW('T', 202, int) */
@@ -17,9 +17,6 @@ const IFF_VNET_HDR = 0x4000;
 /** sizeof(struct ifreq) on x86_64; IFNAMSIZ = 16 including the NUL. */
 const IFREQ_SIZE = 40;
 const IFNAMSIZ = 16;
-
-type IoctlFn = (fd: number, request: number, ifr: Buffer) => number;
-const ioctlFn = () => libcFunc<IoctlFn>("int ioctl(int fd, unsigned long request, _Inout_ uint8_t *ifr)");
 
 /** `struct ifreq` naming `tapName` with tap flags (exported for its test). */
 export function tapIfreq(tapName: string): Buffer {
@@ -37,7 +34,7 @@ export function openTapInNetns(netnsPath: string, tapName: string): number {
   const ifr = tapIfreq(tapName);
   const fd = onThreadInNetns(netnsPath, () => openSync("/dev/net/tun", constants.O_RDWR));
   try {
-    check(ioctlFn()(fd, TUNSETIFF, ifr), "ioctl", `TUNSETIFF ${tapName} in ${netnsPath}`);
+    check(ioctlWithBuffer(fd, TUNSETIFF, ifr), "ioctl", `TUNSETIFF ${tapName} in ${netnsPath}`);
     return fd;
   } catch (err) {
     closeSync(fd);
